@@ -1,0 +1,1 @@
+"""RESCUE eligibility service: screening of candidates against the protocol's criteria."""

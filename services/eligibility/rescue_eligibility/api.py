@@ -1,0 +1,78 @@
+"""HTTP API of the eligibility service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from rescue_eligibility.domain.evaluation import ScreeningResult, screen
+from rescue_eligibility.schemas import ScreeningRequest, ScreeningView
+from rescue_eligibility.tables import Screening
+from rescue_shared.auth import AnyTrialRole, Principal, ensure_same_site, require_roles
+from rescue_shared.contracts import new_event
+from rescue_shared.contracts.events import SubjectScreened
+from rescue_shared.http.problems import Problem
+from rescue_shared.observability.context import current_correlation_id
+from rescue_shared.service import Settings, UoW
+
+router = APIRouter(prefix="/v1", tags=["screenings"])
+Screener = Annotated[Principal, Depends(require_roles("site_user", "investigator"))]
+PROTOCOL_VERSION = "1"
+
+
+def _view(screening: Screening) -> ScreeningView:
+    result = ScreeningResult.model_validate(screening.result)
+    return ScreeningView(
+        screening_id=uuid.UUID(screening.id), subject_id=screening.subject_id,
+        site_id=screening.site_id, screening_date=screening.screening_date,
+        protocol_version=screening.protocol_version, outcome=result.outcome,
+        awaiting_prediction=result.awaiting_prediction,
+        failed_criteria=list(result.failed_criteria), missing_facts=list(result.missing_facts),
+        criteria=list(result.criteria), screened_by=screening.screened_by,
+        created_at=screening.created_at,
+    )
+
+
+@router.post("/screenings", status_code=201, response_model=ScreeningView,
+             summary="Screen a candidate against the protocol's criteria")
+async def create_screening(
+    body: ScreeningRequest, principal: Screener, uow: UoW, settings: Settings
+) -> ScreeningView:
+    if principal.site_id is None:
+        raise Problem(403, "Forbidden", "screening requires a token bound to a site (site_id)")
+    result = screen(body.facts, PROTOCOL_VERSION)
+    screening = Screening(
+        id=str(uuid.uuid4()), subject_id=body.subject_id, site_id=principal.site_id,
+        screening_date=body.screening_date, protocol_version=result.protocol_version,
+        outcome=result.outcome, awaiting_prediction=result.awaiting_prediction,
+        facts=body.facts.known(), result=result.model_dump(mode="json"),
+        screened_by=principal.sub,
+    )
+    uow.session.add(screening)
+    uow.emit(new_event(
+        SubjectScreened(
+            screening_id=uuid.UUID(screening.id), screening_date=body.screening_date,
+            protocol_version=result.protocol_version, outcome=result.outcome,
+            awaiting_prediction=result.awaiting_prediction,
+            failed_criteria=list(result.failed_criteria),
+            missing_facts=list(result.missing_facts), clinical_facts=body.facts.known(),
+        ),
+        producer=settings.service_name, trial_id=settings.trial_id, site_id=principal.site_id,
+        subject_id=body.subject_id, correlation_id=current_correlation_id(),
+    ))
+    await uow.commit()
+    return _view(screening)
+
+
+@router.get("/screenings/{screening_id}", response_model=ScreeningView,
+            summary="One screening with its per-criterion results")
+async def get_screening(
+    screening_id: uuid.UUID, principal: AnyTrialRole, uow: UoW
+) -> ScreeningView:
+    screening = await uow.session.get(Screening, str(screening_id))
+    ensure_same_site(principal, screening.site_id if screening else None,
+                     f"screening {screening_id}")
+    assert screening is not None
+    return _view(screening)

@@ -1,0 +1,46 @@
+"""Request and response bodies of the eligibility API (kept apart from the tables)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from rescue_eligibility.domain.evaluation import CriterionResult, ScreeningOutcome
+from rescue_eligibility.domain.facts import ClinicalFacts
+
+SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
+    "Site pseudonym of the subject (letters, digits, '.', '_', '-'); never a direct identifier."
+))]
+
+
+def _not_in_future(value: date) -> date:
+    if value > date.today():
+        raise ValueError("screening_date must not be in the future")
+    return value
+
+
+class ScreeningRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject_id: SubjectId
+    screening_date: Annotated[date, AfterValidator(_not_in_future)]
+    facts: ClinicalFacts
+
+
+class ScreeningView(BaseModel):
+    screening_id: uuid.UUID
+    subject_id: str
+    site_id: str
+    screening_date: date
+    protocol_version: str
+    outcome: ScreeningOutcome
+    awaiting_prediction: bool
+    failed_criteria: list[str]
+    missing_facts: list[str]
+    criteria: list[CriterionResult]
+    screened_by: str
+    created_at: datetime

@@ -1,0 +1,29 @@
+"""Eligibility service tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field, SQLModel
+
+from rescue_shared.db.platform_tables import utcnow
+
+
+class Screening(SQLModel, table=True):
+    """One screening of a candidate, judged by one protocol version; never overwritten."""
+
+    __tablename__ = "eligibility_screening"
+
+    id: str = Field(primary_key=True, max_length=36)
+    subject_id: str = Field(max_length=100, index=True)
+    site_id: str = Field(max_length=100, index=True)
+    screening_date: date
+    protocol_version: str = Field(max_length=20)
+    outcome: str = Field(max_length=20)
+    awaiting_prediction: bool
+    facts: dict = Field(sa_column=Column(JSON, nullable=False))
+    result: dict = Field(sa_column=Column(JSON, nullable=False), description="ScreeningResult")
+    screened_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(DateTime(timezone=True), nullable=False))

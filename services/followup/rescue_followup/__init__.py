@@ -1,0 +1,1 @@
+"""RESCUE followup service."""

@@ -1,0 +1,1 @@
+"""RESCUE prediction service: CA-125 kinetics and the complete-resection prediction."""

@@ -1,0 +1,1 @@
+"""RESCUE randomization service: allocates arms and keeps the tamper-evident audit trail."""

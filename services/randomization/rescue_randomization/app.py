@@ -1,0 +1,25 @@
+"""Composition root of the randomization service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from rescue_randomization.api import router
+from rescue_randomization.handlers import HANDLERS
+from rescue_randomization.settings import RandomizationSettings
+from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION
+from rescue_shared.service import ServiceDefinition, create_service_app
+
+DEFINITION = ServiceDefinition(
+    name="randomization",
+    title="RESCUE randomization service",
+    description="Concealed, stratified 1:1 allocation with a tamper-evident audit trail.",
+    migrations="rescue_randomization:migrations",
+    routers=[router],
+    consumed_topics=[ELIGIBILITY.name, PREDICTION.name],
+    handlers=HANDLERS,
+)
+
+
+def create_app(settings: RandomizationSettings | None = None) -> FastAPI:
+    return create_service_app(DEFINITION, settings or RandomizationSettings())

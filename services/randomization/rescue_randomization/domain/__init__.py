@@ -1,0 +1,1 @@
+"""Pure randomization logic (no I/O): the adapters persist what these functions decide."""

@@ -1,0 +1,1 @@
+"""Shared library of the RESCUE trial platform."""

@@ -1,0 +1,19 @@
+"""Bearer-token authentication and role/site authorisation."""
+
+from rescue_shared.auth.dependencies import (
+    AnyTrialRole,
+    CurrentPrincipal,
+    ensure_same_site,
+    require_roles,
+)
+from rescue_shared.auth.tokens import Principal, TokenError, TokenVerifier
+
+__all__ = [
+    "AnyTrialRole",
+    "CurrentPrincipal",
+    "Principal",
+    "TokenError",
+    "TokenVerifier",
+    "ensure_same_site",
+    "require_roles",
+]

@@ -1,0 +1,54 @@
+"""FastAPI dependencies: who is calling, does the caller hold a role, is the subject theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rescue_shared.auth.tokens import ROLES, Principal, TokenError
+from rescue_shared.http.problems import Problem
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Problem(401, "Authentication required", "send 'Authorization: Bearer <token>'",
+                      headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return request.app.state.token_verifier.verify(credentials.credentials)
+    except TokenError as exc:
+        raise Problem(401, "Invalid token", str(exc),
+                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Dependency that admits callers holding at least one of `roles` (403 otherwise)."""
+
+    async def _check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any_role(*roles):
+            raise Problem(403, "Forbidden", f"this action requires one of the roles: "
+                          f"{', '.join(sorted(roles))}")
+        return principal
+
+    return _check
+
+
+def ensure_same_site(principal: Principal, subject_site_id: str | None, what: str) -> None:
+    """Site users must not learn that another site's subject exists: 404, not 403."""
+    if subject_site_id is None or (
+        not principal.sees_all_sites and principal.site_id != subject_site_id
+    ):
+        raise Problem(404, "Not found", f"{what} not found")
+
+
+AnyTrialRole = Annotated[Principal, Depends(require_roles(*ROLES))]

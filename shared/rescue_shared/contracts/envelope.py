@@ -1,0 +1,70 @@
+"""The envelope every event travels in, whatever its payload."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+        raise ValueError("occurred_at must be a UTC timestamp (suffix Z or +00:00)")
+    return value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+
+
+class EventEnvelope(BaseModel, Generic[P]):
+    """Metadata common to every event; `payload` is the event type's own model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID = Field(description="Unique id; consumers deduplicate on it.")
+    event_type: str = Field(description="Past-tense name, e.g. eligibility.screened.")
+    schema_version: int = Field(ge=1, description="Version of the payload schema.")
+    occurred_at: UtcDatetime = Field(description="When the fact happened (UTC).")
+    producer: str = Field(description="Service that produced the event.")
+    trial_id: str
+    site_id: str = Field(description="Site the subject belongs to.")
+    subject_id: str = Field(description="Site pseudonym of the subject; also the Kafka key.")
+    correlation_id: str = Field(description="Id of the request or flow this event belongs to.")
+    causation_id: str | None = Field(
+        None, description="event_id (or request id) of what directly caused this event."
+    )
+    payload: P
+
+
+def new_event(
+    payload: P,
+    *,
+    producer: str,
+    trial_id: str,
+    site_id: str,
+    subject_id: str,
+    correlation_id: str,
+    causation_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> EventEnvelope[P]:
+    """Wrap a registered payload in a fresh envelope (type and version come from the registry)."""
+    from rescue_shared.contracts.registry import event_type_of
+
+    spec = event_type_of(type(payload))
+    return EventEnvelope[type(payload)](  # type: ignore[misc]
+        event_id=uuid.uuid4(),
+        event_type=spec.name,
+        schema_version=spec.schema_version,
+        occurred_at=occurred_at or datetime.now(UTC),
+        producer=producer,
+        trial_id=trial_id,
+        site_id=site_id,
+        subject_id=subject_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        payload=payload,
+    )

@@ -1,0 +1,1 @@
+"""Storage: async engines from DATABASE_URL, platform tables, units of work, migrations."""

@@ -1,0 +1,72 @@
+"""Unit of work: one transaction; events added to it go to the outbox in that same transaction."""
+
+from __future__ import annotations
+
+import json
+from types import TracebackType
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.contracts.registry import event_type_of
+from rescue_shared.db.engine import Database
+from rescue_shared.db.platform_tables import OutboxMessage
+from rescue_shared.settings import ServiceSettings
+
+
+class UnitOfWork:
+    """Rolls back unless `commit()` is called; wakes the outbox relay after a commit with events."""
+
+    def __init__(self, database: Database, settings: ServiceSettings) -> None:
+        self._database = database
+        self._settings = settings
+        self._has_events = False
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._database.session()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def emit(self, envelope: EventEnvelope[Any]) -> None:
+        """Stage an event in the outbox; it is published only if this unit of work commits."""
+        spec = event_type_of(type(envelope.payload))
+        headers = {
+            "event_id": str(envelope.event_id),
+            "event_type": envelope.event_type,
+            "schema_version": str(envelope.schema_version),
+            "correlation_id": envelope.correlation_id,
+            "producer": envelope.producer,
+        }
+        self.session.add(
+            OutboxMessage(
+                event_id=str(envelope.event_id),
+                event_type=envelope.event_type,
+                topic=self._settings.topic(spec.topic.name),
+                message_key=envelope.subject_id,
+                value=envelope.model_dump_json(),
+                headers=json.dumps(headers),
+            )
+        )
+        self._has_events = True
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._has_events:
+            self._has_events = False
+            self._database.outbox_committed.set()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        self._has_events = False

@@ -1,0 +1,173 @@
+"""`Idempotency-Key` on POST: a hospital system may retry a write safely.
+
+Same caller + same key + same request → the first response is replayed (header
+`Idempotent-Replayed: true`) and nothing happens a second time. Same key with a different request →
+409. While the first request is still running, a concurrent retry gets 409 with `Retry-After`.
+The key is claimed in the database before the request runs, so two replicas cannot both run it;
+a claim left by a crashed process may be retaken after `idempotency_claim_ttl_seconds`.
+Server errors (5xx) release the claim, so the client may retry the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rescue_shared.auth.tokens import TokenError
+from rescue_shared.db.platform_tables import IdempotencyRecord, utcnow
+from rescue_shared.http.problems import PROBLEM_JSON
+
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 200
+
+
+def _problem(status: int, title: str, detail: str, path: str) -> tuple[int, str, bytes]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "instance": path}
+    return status, PROBLEM_JSON, json.dumps(body).encode()
+
+
+async def _respond(send: Send, status: int, content_type: str, body: bytes,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", content_type.encode()),
+               (b"content-length", str(len(body)).encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key_bytes = headers.get(HEADER)
+        caller = self._caller(scope, headers)
+        if key_bytes is None or caller is None:
+            # No key, or no valid token (the route answers 401 itself).
+            await self.app(scope, receive, send)
+            return
+        key = key_bytes.decode("latin-1").strip()
+        path = scope["path"]
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await _respond(send, *_problem(
+                400, "Invalid Idempotency-Key",
+                f"header Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters", path))
+            return
+
+        body = await _read_body(receive)
+        fingerprint = hashlib.sha256(
+            b"\n".join([b"POST", path.encode(), scope.get("query_string", b""), body])
+        ).hexdigest()
+        app_state = scope["app"].state
+        database = app_state.database
+        verdict = await self._claim(database, caller, key, fingerprint,
+                                    app_state.settings.idempotency_claim_ttl_seconds)
+        if isinstance(verdict, IdempotencyRecord):
+            if verdict.request_fingerprint != fingerprint:
+                await _respond(send, *_problem(
+                    409, "Idempotency-Key reused",
+                    "this Idempotency-Key was already used with a different request", path))
+            elif verdict.status_code is None:
+                await _respond(send, *_problem(
+                    409, "Request in progress",
+                    "a request with this Idempotency-Key is still being processed; retry later",
+                    path), extra=[(b"retry-after", b"1")])
+            else:
+                await _respond(send, verdict.status_code, verdict.content_type or "",
+                               (verdict.body or "").encode(),
+                               extra=[(b"idempotent-replayed", b"true")])
+            return
+
+        captured: dict[str, Any] = {"status": 500, "content_type": "", "chunks": []}
+
+        async def replay_receive() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capturing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        captured["content_type"] = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                captured["chunks"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capturing_send)
+        finally:
+            await self._finish(database, caller, key, captured)
+
+    @staticmethod
+    def _caller(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            return scope["app"].state.token_verifier.verify(token.strip()).sub
+        except TokenError:
+            return None
+
+    @staticmethod
+    async def _claim(database: Any, caller: str, key: str, fingerprint: str,
+                     ttl_seconds: float) -> IdempotencyRecord | None:
+        """None when this request now owns the key; else the record that already holds it."""
+        try:
+            async with database.session() as session, session.begin():
+                session.add(IdempotencyRecord(caller=caller, key=key,
+                                              request_fingerprint=fingerprint))
+            return None
+        except IntegrityError:
+            pass
+        async with database.session() as session, session.begin():
+            record = await session.get(IdempotencyRecord, (caller, key), with_for_update=True)
+            if record is None:  # released meanwhile by a failed request: take it
+                session.add(IdempotencyRecord(caller=caller, key=key,
+                                              request_fingerprint=fingerprint))
+                return None
+            created = record.created_at
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            stale = datetime.now(UTC) - created > timedelta(seconds=ttl_seconds)
+            if (record.status_code is None and stale
+                    and record.request_fingerprint == fingerprint):
+                record.created_at = utcnow()
+                return None
+            session.expunge(record)
+            return record
+
+    @staticmethod
+    async def _finish(database: Any, caller: str, key: str, captured: dict[str, Any]) -> None:
+        async with database.session() as session, session.begin():
+            record = await session.get(IdempotencyRecord, (caller, key))
+            if record is None:
+                return
+            if captured["status"] >= 500:
+                await session.delete(record)
+                return
+            record.status_code = captured["status"]
+            record.content_type = captured["content_type"]
+            record.body = b"".join(captured["chunks"]).decode("utf-8", errors="replace")
+            record.completed_at = utcnow()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

@@ -1,0 +1,84 @@
+"""RFC 9457 problem details: every error names what was wrong and which rule it broke."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise to answer with a problem+json document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, *, type_: str | None = None,
+        headers: dict[str, str] | None = None, **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or "about:blank"
+        self.headers = headers
+        self.extensions = extensions
+
+
+def problem_response(
+    request: Request, status: int, title: str, detail: str, *, type_: str | None = None,
+    headers: dict[str, str] | None = None, **extensions: Any,
+) -> JSONResponse:
+    body = {
+        "type": type_ or "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extensions,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """One entry per bad field: its dotted path, the broken rule and a message."""
+    return [
+        {"field": _field_path(tuple(err.get("loc", ()))), "rule": err.get("type", "invalid"),
+         "message": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(request, exc.status, exc.title, exc.detail, type_=exc.type,
+                                headers=exc.headers, **exc.extensions)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = validation_errors(exc)
+        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        return problem_response(request, 422, "Invalid request", f"invalid field(s): {fields}",
+                                errors=errors)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        title = HTTPStatus(exc.status_code).phrase
+        return problem_response(request, exc.status_code, title, str(exc.detail),
+                                headers=getattr(exc, "headers", None))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,1 @@
+"""Messaging on aiokafka: outbox relay (publisher) and idempotent consumer runner."""

@@ -1,0 +1,245 @@
+"""Idempotent event consumer: inbox dedup in the effect's transaction, commit after the database.
+
+For every message: decode the envelope; skip event types this service does not handle; otherwise
+apply the handler inside one unit of work that also records the event id in the inbox (a second
+delivery finds it and changes nothing); commit the Kafka offset only after the database commit.
+A message that still fails after `consumer_max_attempts` tries goes to `<topic>.DLT` with the error
+and its origin in headers, and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from sqlmodel import select
+
+from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.contracts.registry import ContractError, UnknownEventType, parse_event
+from rescue_shared.db.engine import Database
+from rescue_shared.db.platform_tables import InboxMessage
+from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.messaging.kafka import build_producer, ensure_topics
+from rescue_shared.observability.context import correlation_id_var
+from rescue_shared.observability.metrics import ServiceMetrics
+from rescue_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[UnitOfWork, EventEnvelope[Any]], Awaitable[None]]
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Commit what is applied before a partition moves to another replica."""
+
+    def __init__(self, runner: EventConsumer) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._runner.commit_applied()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned: %s",
+                 sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+
+class EventConsumer:
+    """Runs one consumer group member for a service; `handlers` maps event_type to a handler."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: ServiceSettings,
+        metrics: ServiceMetrics,
+        topics: list[str],
+        handlers: Mapping[str, EventHandler],
+        group_id: str | None = None,
+    ) -> None:
+        self._database = database
+        self._settings = settings
+        self._metrics = metrics
+        self._base_topics = topics
+        self._handlers = dict(handlers)
+        self.group_id = group_id or f"{settings.kafka_topic_namespace}{settings.service_name}"
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlt_producer: AIOKafkaProducer | None = None
+        self._pending: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until `stop()`; reconnects with backoff when the broker is unreachable."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                await self._start()
+                failures = 0
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = min(5.0, 0.2 * 2 ** min(failures, 6))
+                log.warning("consumer %s: %s; restarting in %.1fs", self.group_id, exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+            finally:
+                await self._close()
+
+    async def stop(self) -> None:
+        """Finish the message in hand, commit, leave the group."""
+        self._stopping.set()
+
+    async def commit_applied(self) -> None:
+        """Commit the offsets of messages whose effects are already in the database."""
+        if self._consumer is None or not self._pending:
+            return
+        offsets, self._pending = self._pending, {}
+        await self._consumer.commit(offsets)
+
+    async def _start(self) -> None:
+        await ensure_topics(self._settings, self._base_topics)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{self._settings.service_name}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self._settings.consumer_fetch_max_wait_ms,
+        )
+        consumer.subscribe(
+            [self._settings.topic(t) for t in self._base_topics], listener=_CommitOnRevoke(self)
+        )
+        self._dlt_producer = build_producer(self._settings, "dead-letter")
+        self._consumer = consumer
+        await self._dlt_producer.start()
+        await consumer.start()
+
+    async def _consume(self) -> None:
+        assert self._consumer is not None
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=100)
+            if not self.ready.is_set() and self._consumer.assignment():
+                self.ready.set()
+            for tp, records in batches.items():
+                for record in records:
+                    await self._process(record)
+                    self._pending[tp] = record.offset + 1
+                    await self.commit_applied()
+                    if self._stopping.is_set():
+                        return
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        producer, self._dlt_producer = self._dlt_producer, None
+        self._pending = {}
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), timeout=15)
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=10)
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            envelope = parse_event(record.value or b"")
+        except UnknownEventType as exc:
+            log.info("skipping %s at %s[%s]@%s", exc, record.topic, record.partition, record.offset)
+            return
+        except ContractError as exc:
+            await self._dead_letter(record, exc, attempts=1)
+            return
+        handler = self._handlers.get(envelope.event_type)
+        if handler is None:
+            return
+        token = correlation_id_var.set(envelope.correlation_id)
+        try:
+            await self._apply_with_retries(record, envelope, handler)
+        finally:
+            correlation_id_var.reset(token)
+
+    async def _apply_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope[Any],
+        handler: EventHandler,
+    ) -> None:
+        attempts = self._settings.consumer_max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                applied = await self._apply_once(record, envelope, handler)
+                outcome = "applied" if applied else "duplicate"
+                self._metrics.events_consumed.labels(envelope.event_type, outcome).inc()
+                return
+            except Exception as exc:
+                log.warning(
+                    "applying %s %s failed (attempt %d/%d): %s",
+                    envelope.event_type, envelope.event_id, attempt, attempts, exc,
+                )
+                if attempt == attempts:
+                    await self._dead_letter(record, exc, attempts=attempts)
+                    return
+                backoff = self._settings.consumer_retry_backoff_seconds
+                await asyncio.sleep(backoff * 2 ** (attempt - 1))
+
+    async def _apply_once(
+        self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope[Any],
+        handler: EventHandler,
+    ) -> bool:
+        event_id = str(envelope.event_id)
+        async with UnitOfWork(self._database, self._settings) as uow:
+            seen = await uow.session.exec(
+                select(InboxMessage).where(
+                    InboxMessage.consumer == self.group_id, InboxMessage.event_id == event_id
+                )
+            )
+            if seen.first() is not None:
+                return False
+            uow.session.add(
+                InboxMessage(
+                    consumer=self.group_id,
+                    event_id=event_id,
+                    event_type=envelope.event_type,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+            )
+            await handler(uow, envelope)
+            await uow.commit()
+            return True
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, attempts: int
+    ) -> None:
+        assert self._dlt_producer is not None
+        headers = [
+            *(record.headers or ()),
+            ("dlt.error", str(error)[:4000].encode()),
+            ("dlt.error_type", type(error).__name__.encode()),
+            ("dlt.stacktrace", "".join(traceback.format_exception(error))[-4000:].encode()),
+            ("dlt.origin.topic", record.topic.encode()),
+            ("dlt.origin.partition", str(record.partition).encode()),
+            ("dlt.origin.offset", str(record.offset).encode()),
+            ("dlt.consumer_group", self.group_id.encode()),
+            ("dlt.attempts", str(attempts).encode()),
+            ("dlt.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        # If this send fails the offset is not committed: the message is redelivered, not lost.
+        await asyncio.wait_for(
+            self._dlt_producer.send_and_wait(
+                f"{record.topic}.DLT", value=record.value, key=record.key, headers=headers
+            ),
+            timeout=self._settings.kafka_send_timeout_seconds,
+        )
+        self._metrics.events_dead_lettered.labels(record.topic).inc()
+        log.error(
+            "dead-lettered %s[%s]@%s after %d attempt(s): %s",
+            record.topic, record.partition, record.offset, attempts, error,
+        )

@@ -1,0 +1,136 @@
+"""Outbox relay: publishes committed outbox rows to Kafka, in commit order, at least once.
+
+It wakes as soon as a unit of work commits events (no polling delay), and re-checks every
+`outbox_sweep_seconds` for rows committed by other replicas. When Kafka is unreachable, rows stay
+in the outbox and the relay retries with exponential backoff; nothing committed is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+
+from aiokafka import AIOKafkaProducer
+from sqlmodel import col, select
+
+from rescue_shared.contracts.registry import TOPICS
+from rescue_shared.db.engine import Database
+from rescue_shared.db.platform_tables import OutboxMessage, utcnow
+from rescue_shared.messaging.kafka import build_producer, ensure_topics
+from rescue_shared.observability.metrics import ServiceMetrics
+from rescue_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class OutboxRelay:
+    def __init__(
+        self, database: Database, settings: ServiceSettings, metrics: ServiceMetrics
+    ) -> None:
+        self._database = database
+        self._settings = settings
+        self._metrics = metrics
+        self._producer: AIOKafkaProducer | None = None
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Publish until `stop()`; survives broker outages."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                await self._ensure_producer()
+                published = await self.publish_pending()
+                failures = 0
+                if published < self._settings.outbox_batch_size:
+                    await self._wait_for_work(self._settings.outbox_sweep_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = min(MAX_BACKOFF_SECONDS, 0.2 * 2 ** min(failures, 6))
+                log.warning("outbox relay: %s; retrying in %.1fs", exc, delay)
+                await self._drop_producer()
+                await self._wait_for_work(delay * random.uniform(0.8, 1.2), wake_on_commit=False)
+        await self._drop_producer()
+
+    async def stop(self) -> None:
+        """Ask the loop to finish its current pass and close the producer."""
+        self._stopping.set()
+        self._database.outbox_committed.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows in id order; returns how many went out."""
+        assert self._producer is not None
+        async with self._database.session() as session, session.begin():
+            query = (
+                select(OutboxMessage)
+                .where(col(OutboxMessage.published_at).is_(None))
+                .order_by(col(OutboxMessage.id))
+                .limit(self._settings.outbox_batch_size)
+            )
+            if self._database.is_postgresql:
+                # Replicas of one service share the outbox: each row goes through one relay.
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.exec(query)).all())
+            published = 0
+            try:
+                for row in rows:
+                    await self._send(row)
+                    row.published_at = utcnow()
+                    row.attempts += 1
+                    published += 1
+            except Exception as exc:
+                # Rows already sent stay marked (this transaction still commits); the failed row
+                # and those after it keep their order and wait for the next pass.
+                if published < len(rows):
+                    rows[published].attempts += 1
+                    rows[published].last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                await session.commit()
+                raise
+        if published:
+            self._metrics.events_published.inc(published)
+        return published
+
+    async def _send(self, row: OutboxMessage) -> None:
+        assert self._producer is not None
+        headers = [(k, v.encode()) for k, v in json.loads(row.headers).items()]
+        # The idempotent producer disables request timeouts, so bound the wait ourselves.
+        await asyncio.wait_for(
+            self._producer.send_and_wait(
+                row.topic, value=row.value.encode(), key=row.message_key.encode(), headers=headers
+            ),
+            timeout=self._settings.kafka_send_timeout_seconds,
+        )
+
+    async def _ensure_producer(self) -> None:
+        if self._producer is not None:
+            return
+        await ensure_topics(self._settings, TOPICS)
+        producer = build_producer(self._settings, "outbox-relay")
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=10)
+
+    async def _wait_for_work(self, timeout: float, wake_on_commit: bool = True) -> None:
+        signal = self._database.outbox_committed
+        if wake_on_commit:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout)
+            signal.clear()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout)

@@ -1,0 +1,1 @@
+"""Correlation ids, JSON logs and Prometheus metrics."""

@@ -1,0 +1,117 @@
+"""Composition root shared by the four services: builds a FastAPI app from a definition.
+
+Nothing is created at import time: `create_service_app(definition, settings)` builds the database,
+token verifier, metrics, outbox relay and event consumer, and the lifespan starts and stops them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from rescue_shared.auth.tokens import TokenVerifier
+from rescue_shared.db.engine import Database
+from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.http import health
+from rescue_shared.http.idempotency import IdempotencyMiddleware
+from rescue_shared.http.observability import RequestObservabilityMiddleware
+from rescue_shared.http.problems import install_problem_handlers
+from rescue_shared.messaging.consumer import EventConsumer, EventHandler
+from rescue_shared.messaging.relay import OutboxRelay
+from rescue_shared.observability.metrics import ServiceMetrics
+from rescue_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What makes one service: its routes, the events it consumes, its migrations."""
+
+    name: str
+    title: str
+    description: str
+    migrations: str  # alembic script location, "package:folder"
+    routers: Sequence[APIRouter]
+    consumed_topics: Sequence[str] = ()
+    handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+
+
+async def _stop_task(task: asyncio.Task[None] | None, stop: object) -> None:
+    if task is None:
+        return
+    await stop()  # type: ignore[operator]
+    try:
+        await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.error("background task did not stop in %ss; cancelled", SHUTDOWN_GRACE_SECONDS)
+    except Exception:
+        log.exception("background task failed")
+
+
+def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    metrics = ServiceMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+        app.state.database = database
+        app.state.broker_probe = health.BrokerProbe(settings)
+        relay: OutboxRelay | None = None
+        relay_task = consumer_task = None
+        app.state.consumer = None
+        if settings.messaging_enabled:
+            relay = OutboxRelay(database, settings, metrics)
+            relay_task = asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")
+            if definition.handlers:
+                consumer = EventConsumer(
+                    database=database, settings=settings, metrics=metrics,
+                    topics=list(definition.consumed_topics), handlers=definition.handlers,
+                )
+                app.state.consumer = consumer
+                consumer_task = asyncio.create_task(consumer.run(),
+                                                    name=f"{definition.name}-consumer")
+        try:
+            yield
+        finally:
+            # Requests have stopped; finish in-flight events, commit offsets, flush the outbox.
+            if consumer_task is not None:
+                await _stop_task(consumer_task, app.state.consumer.stop)
+            if relay_task is not None and relay is not None:
+                await _stop_task(relay_task, relay.stop)
+            await app.state.broker_probe.close()
+            await database.dispose()
+
+    app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.token_verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
+    app.include_router(health.router)
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """Request-scoped unit of work: the route commits; anything else rolls back."""
+    async with UnitOfWork(request.app.state.database, request.app.state.settings) as uow:
+        yield uow
+
+
+def service_settings(request: Request) -> ServiceSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
+Settings = Annotated[ServiceSettings, Depends(service_settings)]
