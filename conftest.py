@@ -94,20 +94,19 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
-@pytest.fixture
-async def database_urls(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
-    dict[str, str]
-]:
-    """One fresh database per service (PostgreSQL when available, as in deployment)."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_urls(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[dict[str, str]]:
+    """One fresh database per service, on each engine the platform supports."""
     names = ["eligibility", "prediction", "randomization", "followup"]
-    if not os.environ.get("TEST_DATABASE_URL") and not _docker_available():
+    if request.param == "sqlite":
         yield {n: f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}" for n in names}
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
     async with contextlib.AsyncExitStack() as stack:
-        urls = {n: await stack.enter_async_context(fresh_postgres_database(admin_url))
-                for n in names}
-        yield urls
+        yield {n: await stack.enter_async_context(fresh_postgres_database(admin_url))
+               for n in names}
 
 
 @pytest.fixture
