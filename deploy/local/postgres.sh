@@ -6,7 +6,7 @@
 #
 # Env:
 #   PGPORT            TCP port on 127.0.0.1, default 55432 (off the system default 5432)
-#   RESCUE_STATE_DIR  instance state root, default <repo>/.local
+#   RESCUE_STATE_DIR  instance state root, default <repo>/.local (as root: /var/tmp/rescue-<id>)
 #   PG_FAST=1         fsync/synchronous_commit/full_page_writes off: faster, unsafe on a crash
 #
 # Progress goes to stderr; `start` and `status` print TEST_DATABASE_URL=... on stdout (last line).
@@ -19,7 +19,15 @@ readonly SCRIPT_DIR REPO_ROOT
 PGPORT=${PGPORT:-55432}
 readonly PGPORT
 export PGPORT
-readonly STATE_DIR=${RESCUE_STATE_DIR:-$REPO_ROOT/.local}
+default_state_dir() {
+  if [[ $(id -u) -eq 0 ]]; then
+    # The server then runs as `postgres`, which may not reach a checkout under /root.
+    echo "/var/tmp/rescue-$(printf '%s' "$REPO_ROOT" | cksum | cut -d' ' -f1)"
+  else
+    echo "$REPO_ROOT/.local"
+  fi
+}
+readonly STATE_DIR=${RESCUE_STATE_DIR:-$(default_state_dir)}
 readonly INSTANCE_DIR=$STATE_DIR/postgres-$PGPORT
 readonly DATA_DIR=$INSTANCE_DIR/data
 readonly LOG_FILE=$INSTANCE_DIR/postgres.log

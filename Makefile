@@ -1,0 +1,41 @@
+# RESCUE trial platform. `make run` starts the whole system; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := shared services/eligibility services/prediction services/randomization services/followup
+STAMP := $(VENV)/.installed
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
+	touch $@
+
+venv: $(STAMP) ## Create the Python environment (.venv) with pinned dependencies
+
+run: $(STAMP) ## Start Kafka and the four services (8001-8004) on SQLite; Ctrl-C stops all
+	bash deploy/local/run.sh
+
+test: $(STAMP) ## Start Kafka and PostgreSQL, run the whole test suite, stop them
+	bash deploy/local/test.sh $(PYTEST_ARGS)
+
+token: $(STAMP) ## Print a local token: make token SITE=S01 ROLES=site_user,investigator
+	@$(BIN)/rescue-token $(if $(SITE),--site $(SITE)) --roles $(or $(ROLES),site_user)
+
+contracts: $(STAMP) ## Export event JSON Schemas and the AsyncAPI document to docs/contracts
+	$(BIN)/rescue-contracts --out docs/contracts
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+
+stop: ## Stop the local Kafka broker and PostgreSQL if left running
+	-bash deploy/local/kafka.sh stop
+	-bash deploy/local/postgres.sh stop
+
+.PHONY: help venv run test token contracts lint stop

@@ -1,0 +1,1 @@
+"""Versioned eligibility protocol files (eligibility-v<version>.yaml), read as package data."""

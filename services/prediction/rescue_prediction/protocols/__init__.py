@@ -1,0 +1,1 @@
+"""Versioned prediction-protocol configuration files (read with importlib.resources)."""

@@ -1,0 +1,102 @@
+"""The vectorised batch fit gives the single fit's numbers."""
+
+import numpy as np
+import pytest
+
+from rescue_prediction.domain.kinetics import KineticPoint, KineticsResult, fit_k
+from rescue_prediction.domain.kinetics_batch import fit_many
+from rescue_prediction.domain.protocol import KineticsSettings, load_protocol
+
+REL = 1e-12
+
+
+def P(day: float, value: float, censoring=None) -> KineticPoint:
+    return KineticPoint(day=day, value_u_ml=value, censoring=censoring)
+
+
+CASES: list[list[KineticPoint]] = [
+    [P(0, 1000), P(21, 349.938), P(42, 122.456), P(63, 42.852)],
+    [P(49, 160), P(0, 820), P(14, 590), P(7, 640), P(28, 350), P(21, 380)],  # unsorted
+    [P(0, 100), P(21, 200), P(42, 400)],  # rising
+    [P(0, 1000), P(21, 350)],  # too few
+    [],  # empty
+    [P(21, 300), P(21, 310), P(21, 290)],  # one day
+    [
+        P(-30, 500),
+        P(-9, 900),
+        P(-2, 1000),
+        P(14, 400),
+        P(28, 5, "below_detection_limit"),
+        P(35, 0),
+        P(40, 9000, "above_measurement_range"),
+        P(45, 90),
+    ],
+    [P(0, 120), P(10, 90), P(10, 95), P(30, 40), P(50, 20)],  # duplicate day
+]
+
+
+def assert_same(a: KineticsResult, b: KineticsResult) -> None:
+    for field in (
+        "status",
+        "n_used",
+        "n_excluded",
+        "points_excluded",
+        "missing",
+        "notes",
+        "favorable",
+        "prior_applied",
+        "protocol_version",
+        "assumptions",
+    ):
+        assert getattr(a, field) == getattr(b, field), field
+    for field in (
+        "k_per_day",
+        "k_unregularised_per_day",
+        "half_life_days",
+        "doubling_time_days",
+        "c0_fitted_u_ml",
+        "standardized",
+        "r_squared",
+        "residual_sd_log",
+    ):
+        x, y = getattr(a, field), getattr(b, field)
+        assert (x is None) == (y is None), field
+        if x is not None:
+            assert x == pytest.approx(y, rel=REL, abs=1e-15), field
+    assert [(p.day, p.value_u_ml) for p in a.points_used] == [
+        (p.day, p.value_u_ml) for p in b.points_used
+    ]
+    ra = [p.residual_log for p in a.points_used]
+    rb = [p.residual_log for p in b.points_used]
+    assert (None in ra) == (None in rb)
+    if None not in ra:
+        assert ra == pytest.approx(rb, rel=1e-9, abs=1e-12)
+
+
+@pytest.fixture(params=[False, True], ids=["no_prior", "prior"])
+def settings(request: pytest.FixtureRequest) -> KineticsSettings:
+    return load_protocol().kinetics_settings().override(use_prior=request.param)
+
+
+def test_batch_equals_single_on_hand_cases(settings: KineticsSettings) -> None:
+    batch = fit_many(CASES, settings)
+    assert len(batch) == len(CASES)
+    for series, result in zip(CASES, batch, strict=True):
+        assert_same(result, fit_k(series, settings))
+
+
+def test_batch_equals_single_on_random_cohort(settings: KineticsSettings) -> None:
+    rng = np.random.default_rng(20251215)
+    cohort = []
+    for _ in range(300):
+        n = int(rng.integers(0, 9))
+        days = np.sort(rng.choice(np.arange(-20, 80), size=n, replace=False))
+        k = rng.lognormal(np.log(0.037), 0.58) * rng.choice([1, -0.3], p=[0.9, 0.1])
+        values = 500 * np.exp(-k * days + rng.normal(0, 0.2, size=n))
+        cohort.append([P(float(d), float(v)) for d, v in zip(days, values, strict=True)])
+    for series, result in zip(cohort, fit_many(cohort, settings), strict=True):
+        assert_same(result, fit_k(series, settings))
+
+
+def test_empty_batch(settings: KineticsSettings) -> None:
+    assert fit_many([], settings) == []
