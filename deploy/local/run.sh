@@ -10,7 +10,9 @@ declare -A PORTS=([eligibility]=8001 [prediction]=8002 [randomization]=8003 [fol
 ORDER=(eligibility prediction randomization followup)
 PIDS=()
 
+STOPPING=0
 stop_all() {
+  STOPPING=1
   trap - INT TERM EXIT
   echo "stopping services..."
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -62,4 +64,4 @@ echo
 echo "Get a token:  make token SITE=S01 ROLES=site_user"
 echo "Press Ctrl-C to stop."
 wait -n "${PIDS[@]}" || true
-echo "a service exited; see its log in .local/run/"
+((STOPPING)) || echo "a service exited; see its log in .local/run/" >&2

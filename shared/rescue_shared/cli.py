@@ -25,4 +25,5 @@ def run_cli(definition: ServiceDefinition, load_settings: Callable[[], ServiceSe
         asyncio.run(upgrade_to_head(settings.database_url, definition.migrations))
     if args.command == "serve":
         uvicorn.run(create_service_app(definition, settings), host=settings.host,
-                    port=settings.port, log_config=None, timeout_graceful_shutdown=25)
+                    port=settings.port, log_config=None, access_log=False,
+                    timeout_graceful_shutdown=25)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from rescue_shared.db.platform_tables import utcnow
+from rescue_shared.db.platform_tables import utc_column, utcnow
 
 
 class Screening(SQLModel, table=True):
@@ -25,5 +25,4 @@ class Screening(SQLModel, table=True):
     facts: dict = Field(sa_column=Column(JSON, nullable=False))
     result: dict = Field(sa_column=Column(JSON, nullable=False), description="ScreeningResult")
     screened_by: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow,
-                                 sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

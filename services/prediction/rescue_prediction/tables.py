@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from rescue_shared.db.platform_tables import utcnow
+from rescue_shared.db.platform_tables import utc_column, utcnow
 
 
 class PredictionSubject(SQLModel, table=True):
@@ -21,5 +21,4 @@ class PredictionSubject(SQLModel, table=True):
     latest_screening_outcome: str = Field(max_length=20)
     clinical_facts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     screenings_seen: int = 0
-    first_seen_at: datetime = Field(default_factory=utcnow,
-                                    sa_column=Column(DateTime(timezone=True), nullable=False))
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
-from rescue_shared.db.platform_tables import utcnow
+from rescue_shared.db.platform_tables import utc_column, utcnow
 
 
 class RandomizationCandidate(SQLModel, table=True):
@@ -21,5 +20,4 @@ class RandomizationCandidate(SQLModel, table=True):
     screening_outcome: str = Field(max_length=20)
     awaiting_prediction: bool = False
     screenings_seen: int = 0
-    first_seen_at: datetime = Field(default_factory=utcnow,
-                                    sa_column=Column(DateTime(timezone=True), nullable=False))
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

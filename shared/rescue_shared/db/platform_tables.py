@@ -7,8 +7,10 @@ Declared once here and created by each service's first alembic migration through
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -16,8 +18,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _utc_column(nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable)
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every engine (SQLite forgets the zone; we restore it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC timestamp column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    """A column for a UTC timestamp (use with `Field(sa_column=...)`)."""
+    return Column(UtcDateTime(), nullable=nullable)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -33,8 +53,8 @@ class OutboxMessage(SQLModel, table=True):
     message_key: str = Field(max_length=200)
     value: str = Field(sa_column=Column(Text, nullable=False))
     headers: str = Field(sa_column=Column(Text, nullable=False), description="JSON object")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
-    published_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
@@ -50,7 +70,7 @@ class InboxMessage(SQLModel, table=True):
     topic: str = Field(max_length=200)
     partition: int
     offset: int
-    applied_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
+    applied_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -64,8 +84,8 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int | None = None
     content_type: str | None = Field(default=None, max_length=200)
     body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column())
-    completed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    completed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 PLATFORM_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -135,10 +135,7 @@ class IdempotencyMiddleware:
                 session.add(IdempotencyRecord(caller=caller, key=key,
                                               request_fingerprint=fingerprint))
                 return None
-            created = record.created_at
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=UTC)
-            stale = datetime.now(UTC) - created > timedelta(seconds=ttl_seconds)
+            stale = utcnow() - record.created_at > timedelta(seconds=ttl_seconds)
             if (record.status_code is None and stale
                     and record.request_fingerprint == fingerprint):
                 record.created_at = utcnow()

@@ -1,0 +1,771 @@
+"""deploy/docker-compose.yml and services/*/Dockerfile, checked against the code.
+
+Nothing here starts a container: the checks read the compose file, the Dockerfiles, the postgres
+init script and deploy/local/kafka.sh, and compare them with what the code declares (settings
+classes and their defaults, service definitions and routes, console scripts in pyproject.toml).
+`compose_problems` / `dockerfile_problems` return every mismatch as text; the tests at the end
+also feed them deliberately broken copies to show that each check can fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+from pydantic import ValidationError
+from pydantic_settings import PydanticBaseSettingsSource
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from rescue_eligibility.app import DEFINITION as ELIGIBILITY
+from rescue_eligibility.settings import EligibilitySettings
+from rescue_followup.app import DEFINITION as FOLLOWUP
+from rescue_followup.settings import FollowupSettings
+from rescue_prediction.app import DEFINITION as PREDICTION
+from rescue_prediction.settings import PredictionSettings
+from rescue_randomization.app import DEFINITION as RANDOMIZATION
+from rescue_randomization.settings import RandomizationSettings
+from rescue_shared.service import ServiceDefinition, create_service_app
+from rescue_shared.settings import LOCAL_DEV_JWT_SECRET, ServiceSettings
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "deploy" / "docker-compose.yml"
+INIT_SQL = REPO / "deploy" / "postgres" / "init-databases.sql"
+KAFKA_SCRIPT = REPO / "deploy" / "local" / "kafka.sh"
+
+KAFKA = "kafka"  # compose service names of the infrastructure the services depend on
+POSTGRES = "postgres"
+ASYNC_POSTGRES_DRIVER = "postgresql+asyncpg"
+# Variables the compose file needs from its caller; JWT_SECRET deliberately has no default.
+CALLER_ENV = {"JWT_SECRET": "compose-test-secret"}
+
+
+@dataclass(frozen=True)
+class Service:
+    definition: ServiceDefinition
+    settings: type[ServiceSettings]
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def package(self) -> str:
+        return self.settings.__module__.split(".")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.settings.model_fields["port"].default)
+
+
+SERVICES = (
+    Service(ELIGIBILITY, EligibilitySettings),
+    Service(PREDICTION, PredictionSettings),
+    Service(RANDOMIZATION, RandomizationSettings),
+    Service(FOLLOWUP, FollowupSettings),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# What the code knows
+# --------------------------------------------------------------------------------------------
+def settings_env_names(cls: type[ServiceSettings]) -> dict[str, str]:
+    """Environment variable -> field name, as pydantic-settings maps them for `cls`."""
+    prefix = cls.model_config.get("env_prefix", "")
+    names = {}
+    for field_name, info in cls.model_fields.items():
+        alias = info.validation_alias or info.alias
+        env_name = alias if isinstance(alias, str) else f"{prefix}{field_name}"
+        names[env_name.upper()] = field_name
+    return names
+
+
+@functools.cache
+def _isolated(cls: type[ServiceSettings]) -> type[ServiceSettings]:
+    """`cls` reading only its keyword arguments: the checks must not see this shell's env."""
+
+    class Isolated(cls):  # type: ignore[valid-type,misc]
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type, init_settings: PydanticBaseSettingsSource,
+            *other_sources: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings,)
+
+    return Isolated
+
+
+def settings_from_env(cls: type[ServiceSettings], env: Mapping[str, str]) -> ServiceSettings:
+    names = settings_env_names(cls)
+    return _isolated(cls)(**{names[key]: value for key, value in env.items() if key in names})
+
+
+@functools.cache
+def get_routes(service: Service) -> frozenset[str]:
+    """Paths the service's app answers with GET (the app is built, never started)."""
+    app = create_service_app(service.definition, settings_from_env(service.settings, {}))
+    return frozenset(path for path, operations in app.openapi()["paths"].items()
+                     if "get" in operations)
+
+
+def console_scripts(pyproject: Path) -> dict[str, str]:
+    return tomllib.loads(pyproject.read_text())["project"].get("scripts", {})
+
+
+def created_databases(sql: str) -> set[str]:
+    sql = re.sub(r"/\*.*?\*/", "", re.sub(r"--[^\n]*", "", sql), flags=re.S)
+    found = re.finditer(r'\bCREATE\s+DATABASE\s+(?:"([^"]+)"|([A-Za-z_]\w*))', sql, re.I)
+    # Unquoted identifiers are folded to lower case by PostgreSQL.
+    return {m.group(1) or m.group(2).lower() for m in found}
+
+
+def kafka_version_of_local_broker(script: str) -> str:
+    versions = re.findall(
+        r"""^\s*(?:(?:readonly|export|declare\s+-\w+)\s+)*KAFKA_VERSION=["']?([0-9][\w.\-]*)""",
+        script, re.M)
+    assert len(set(versions)) == 1, f"expected one KAFKA_VERSION in {KAFKA_SCRIPT}: {versions}"
+    return versions[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Compose file mechanics: variable interpolation, environment, ports, listeners
+# --------------------------------------------------------------------------------------------
+class InterpolationError(ValueError):
+    pass
+
+
+_VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)"
+    r"|\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<named>[A-Za-z_]\w*))"
+)
+
+
+def interpolate(value: str, env: Mapping[str, str]) -> str:
+    """Compose's `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR:?error}`, `${VAR:+alt}`, `$$`."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match["escaped"]:
+            return "$"
+        name, op, arg = match["braced"] or match["named"], match["op"], match["arg"] or ""
+        current = env.get(name)
+        missing = current is None or (op is not None and op.startswith(":") and current == "")
+        if op in (":-", "-"):
+            return arg if missing else str(current)
+        if op in (":?", "?"):
+            if missing:
+                raise InterpolationError(f"{name} is required: {arg}".rstrip(": "))
+            return str(current)
+        if op in (":+", "+"):
+            return "" if missing else arg
+        return current or ""
+
+    return _VARIABLE.sub(replace, value)
+
+
+def interpolate_tree(node: Any, env: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        return interpolate(node, env)
+    if isinstance(node, dict):
+        return {key: interpolate_tree(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [interpolate_tree(value, env) for value in node]
+    return node
+
+
+def _env_value(value: Any) -> str | None:
+    if value is None:
+        return None  # passed through from the caller's environment
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def environment_of(service: Mapping[str, Any]) -> dict[str, str | None]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, dict):
+        return {str(key): _env_value(value) for key, value in environment.items()}
+    pairs = (item.split("=", 1) for item in environment)
+    return {pair[0]: pair[1] if len(pair) == 2 else None for pair in pairs}
+
+
+def port_mappings(service: Mapping[str, Any]) -> list[tuple[int | None, int]]:
+    """(published, container) pairs of the service's `ports`."""
+    mappings: list[tuple[int | None, int]] = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            published = entry.get("published")
+            mappings.append((int(published) if published else None, int(entry["target"])))
+            continue
+        parts = str(entry).split("/")[0].rsplit(":", 2)
+        container = int(parts[-1])
+        mappings.append((int(parts[-2]) if len(parts) >= 2 and parts[-2] else None, container))
+    return mappings
+
+
+def listeners(value: str) -> list[tuple[str, str, int]]:
+    """(name, host, port) of a Kafka listener list such as `PLAINTEXT://kafka:9092,...`."""
+    parsed = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        match = re.fullmatch(r"([A-Za-z_][\w]*)://(\[[^\]]*\]|[^:/]*):(\d+)", item)
+        if match is None:
+            raise ValueError(f"not a listener: {item!r}")
+        parsed.append((match[1], match[2], int(match[3])))
+    return parsed
+
+
+def healthcheck_problems(name: str, service: Mapping[str, Any]) -> list[str]:
+    healthcheck = service.get("healthcheck")
+    if not healthcheck:
+        return [f"{name}: no healthcheck"]
+    test = healthcheck.get("test")
+    if healthcheck.get("disable") or not test or test == ["NONE"]:
+        return [f"{name}: healthcheck disabled"]
+    return []
+
+
+def healthcheck_command(service: Mapping[str, Any]) -> str:
+    test = (service.get("healthcheck") or {}).get("test") or []
+    return test if isinstance(test, str) else " ".join(str(part) for part in test)
+
+
+# --------------------------------------------------------------------------------------------
+# Dockerfiles
+# --------------------------------------------------------------------------------------------
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, arguments = (pending + line).partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+        pending = ""
+    return instructions
+
+
+def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    starts = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
+    return instructions[starts[-1]:] if starts else []
+
+
+def dockerfile_env(instructions: list[tuple[str, str]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, arguments in instructions:
+        if keyword != "ENV":
+            continue
+        tokens = shlex.split(arguments)
+        if tokens and "=" not in tokens[0]:  # legacy `ENV KEY value`
+            env[tokens[0]] = " ".join(tokens[1:])
+            continue
+        env.update(token.split("=", 1) for token in tokens)  # type: ignore[arg-type]
+    return env
+
+
+def _without_options(arguments: str) -> list[str]:
+    return [token for token in shlex.split(arguments) if not token.startswith("--")]
+
+
+def dockerfile_problems(service: Service, text: str, context: Path,
+                        scripts: Mapping[str, str], requires_python: str) -> list[str]:
+    name = service.name
+    problems: list[str] = []
+    instructions = dockerfile_instructions(text)
+    runtime = final_stage(instructions)
+    if len([keyword for keyword, _ in instructions if keyword == "FROM"]) < 2:
+        problems.append(f"{name}: Dockerfile is not multi-stage")
+
+    for keyword, arguments in instructions:
+        if keyword == "FROM":
+            image = _without_options(arguments)[0]
+            repository, _, tag = image.partition(":")
+            if repository.split("/")[-1] == "python" and not SpecifierSet(requires_python).contains(
+                    tag.split("-")[0]):
+                problems.append(f"{name}: base image {image} outside requires-python "
+                                f"{requires_python}")
+        elif keyword in ("COPY", "ADD") and "--from=" not in arguments:
+            for source in _without_options(arguments)[:-1]:
+                if not (context / source).exists():
+                    problems.append(f"{name}: COPY source {source} not in build context {context}")
+    installs = [arguments for keyword, arguments in instructions
+                if keyword == "RUN" and "pip install" in arguments]
+    if not any("constraints.txt" in arguments for arguments in installs):
+        problems.append(f"{name}: no `pip install -c constraints.txt` in the Dockerfile")
+    if any({"-e", "--editable"} & set(shlex.split(arguments)) for arguments in installs):
+        problems.append(f"{name}: editable install in the image")
+
+    users = [arguments for keyword, arguments in runtime if keyword == "USER"]
+    if not users:
+        problems.append(f"{name}: runtime stage has no USER (runs as root)")
+    elif users[-1].split(":")[0] in ("root", "0"):
+        problems.append(f"{name}: runtime stage runs as root (USER {users[-1]})")
+
+    exposed = {int(token.split("/")[0]) for keyword, arguments in runtime if keyword == "EXPOSE"
+               for token in arguments.split()}
+    if exposed != {service.port}:
+        problems.append(f"{name}: EXPOSE {sorted(exposed)} != settings port {service.port}")
+    env = dockerfile_env(runtime)
+    if env.get("PORT") != str(service.port):
+        problems.append(f"{name}: ENV PORT={env.get('PORT')} != settings port {service.port}")
+
+    healthchecks = [arguments for keyword, arguments in runtime if keyword == "HEALTHCHECK"]
+    if not healthchecks or healthchecks[-1].upper() == "NONE":
+        problems.append(f"{name}: Dockerfile has no HEALTHCHECK")
+    elif not all(part in healthchecks[-1] for part in ("/healthz", str(service.port), "python")):
+        problems.append(f"{name}: HEALTHCHECK does not probe /healthz on {service.port} "
+                        f"with python: {healthchecks[-1]}")
+
+    commands = [arguments for keyword, arguments in runtime if keyword == "CMD"]
+    try:
+        command = json.loads(commands[-1]) if commands else None
+    except json.JSONDecodeError:
+        command = None
+    if not isinstance(command, list) or not command:
+        problems.append(f"{name}: CMD missing or not in exec (JSON) form: {commands}")
+    elif command[0] not in scripts:
+        problems.append(f"{name}: CMD runs {command[0]!r}, not a console script of the service "
+                        f"({sorted(scripts)})")
+    else:
+        if not scripts[command[0]].startswith(f"{service.package}."):
+            problems.append(f"{name}: console script {command[0]} = {scripts[command[0]]} is "
+                            f"not in {service.package}")
+        if command[1:] != ["serve"]:
+            problems.append(f"{name}: CMD arguments {command[1:]} != ['serve']")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# The compose file
+# --------------------------------------------------------------------------------------------
+def load_compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def _kafka_problems(kafka: Mapping[str, Any] | None) -> tuple[list[str], set[tuple[str, int]]]:
+    """Problems of the broker service, and the (host, port) clients may bootstrap from."""
+    if kafka is None:
+        return [f"{KAFKA}: service missing"], set()
+    problems = healthcheck_problems(KAFKA, kafka)
+    image = str(kafka.get("image", ""))
+    repository, _, tag = image.rpartition(":")
+    expected = kafka_version_of_local_broker(KAFKA_SCRIPT.read_text())
+    if repository != "apache/kafka" or tag != expected:
+        problems.append(f"{KAFKA}: image {image} != apache/kafka:{expected} "
+                        f"(KAFKA_VERSION in {KAFKA_SCRIPT.relative_to(REPO)})")
+    env = environment_of(kafka)
+    required = ("KAFKA_NODE_ID", "KAFKA_PROCESS_ROLES", "KAFKA_LISTENERS",
+                "KAFKA_ADVERTISED_LISTENERS", "KAFKA_CONTROLLER_LISTENER_NAMES",
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "KAFKA_CONTROLLER_QUORUM_VOTERS")
+    if missing := [key for key in required if not env.get(key)]:
+        return [*problems, f"{KAFKA}: KRaft settings missing: {missing}"], set()
+    if set(str(env["KAFKA_PROCESS_ROLES"]).split(",")) != {"broker", "controller"}:
+        problems.append(f"{KAFKA}: KAFKA_PROCESS_ROLES={env['KAFKA_PROCESS_ROLES']} is not a "
+                        "combined broker,controller node")
+    for key in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+                "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+        if env.get(key) != "1":
+            problems.append(f"{KAFKA}: {key}={env.get(key)} (a single node needs 1)")
+    controller_names = set(str(env["KAFKA_CONTROLLER_LISTENER_NAMES"]).split(","))
+    protocol_names = {item.split(":")[0]
+                      for item in str(env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]).split(",")}
+    try:
+        bound = listeners(str(env["KAFKA_LISTENERS"]))
+        advertised = listeners(str(env["KAFKA_ADVERTISED_LISTENERS"]))
+    except ValueError as error:
+        return [*problems, f"{KAFKA}: {error}"], set()
+    if unmapped := {listener[0] for listener in bound + advertised} - protocol_names:
+        problems.append(f"{KAFKA}: listeners {sorted(unmapped)} not in the protocol map")
+    if not controller_names <= {listener[0] for listener in bound}:
+        problems.append(f"{KAFKA}: controller listener {sorted(controller_names)} not bound")
+    node_id = str(env["KAFKA_NODE_ID"])
+    if not any(voter.split("@")[0] == node_id
+               for voter in str(env["KAFKA_CONTROLLER_QUORUM_VOTERS"]).split(",")):
+        problems.append(f"{KAFKA}: node {node_id} is not in KAFKA_CONTROLLER_QUORUM_VOTERS")
+    hostnames = {KAFKA, kafka.get("hostname"), kafka.get("container_name")} - {None}
+    clients = {(host, port) for listener_name, host, port in advertised
+               if listener_name not in controller_names and host in hostnames}
+    if not clients:
+        problems.append(f"{KAFKA}: no advertised listener on the service name for containers")
+    return problems, clients
+
+
+def _postgres_problems(postgres: Mapping[str, Any] | None) -> list[str]:
+    if postgres is None:
+        return [f"{POSTGRES}: service missing"]
+    problems = healthcheck_problems(POSTGRES, postgres)
+    if not str(postgres.get("image", "")).startswith("postgres:"):
+        problems.append(f"{POSTGRES}: image {postgres.get('image')} is not postgres")
+    if "pg_isready" not in healthcheck_command(postgres):
+        problems.append(f"{POSTGRES}: healthcheck does not use pg_isready")
+    mounts = [str(volume).split(":") for volume in postgres.get("volumes") or []]
+    if not any(len(mount) >= 2 and (COMPOSE_FILE.parent / mount[0]).resolve() == INIT_SQL
+               and mount[1].startswith("/docker-entrypoint-initdb.d/") for mount in mounts):
+        problems.append(f"{POSTGRES}: {INIT_SQL.relative_to(REPO)} is not mounted into "
+                        "/docker-entrypoint-initdb.d/")
+    return problems
+
+
+def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mapping[str, Any],
+                      kafka_clients: set[tuple[str, int]], databases: set[str],
+                      compose_services: Mapping[str, Any]) -> tuple[list[str], str | None]:
+    """Problems of one application service, and the database it uses."""
+    name = service.name
+    problems = healthcheck_problems(name, resolved)
+
+    # Image: build context and Dockerfile.
+    build = resolved.get("build")
+    dockerfile_env_values: dict[str, str] = {}
+    if not isinstance(build, dict) or "context" not in build or "dockerfile" not in build:
+        problems.append(f"{name}: build needs context and dockerfile, got {build!r}")
+    else:
+        context = (COMPOSE_FILE.parent / build["context"]).resolve()
+        dockerfile = context / build["dockerfile"]
+        if not dockerfile.is_file():
+            problems.append(f"{name}: Dockerfile {dockerfile} does not exist")
+        else:
+            pyproject = tomllib.loads((dockerfile.parent / "pyproject.toml").read_text())
+            text = dockerfile.read_text()
+            problems += dockerfile_problems(
+                service, text, context, pyproject["project"].get("scripts", {}),
+                pyproject["project"]["requires-python"])
+            runtime = final_stage(dockerfile_instructions(text))
+            dockerfile_env_values = dockerfile_env(runtime)
+
+    # Published port.
+    try:
+        mappings = port_mappings(resolved)
+    except (ValueError, KeyError) as error:
+        mappings = []
+        problems.append(f"{name}: unreadable ports: {error}")
+    if mappings != [(service.port, service.port)]:
+        problems.append(f"{name}: ports {mappings} != [({service.port}, {service.port})] "
+                        "(published, container) = the settings' default port")
+
+    # Environment: every variable is a settings field, the values validate.
+    fields = settings_env_names(service.settings)
+    environment = environment_of(resolved)
+    if unknown := sorted(set(environment) - set(fields)):
+        problems.append(f"{name}: environment variables {unknown} are not fields of "
+                        f"{service.settings.__name__}")
+    raw_secret = environment_of(raw).get("JWT_SECRET")
+    if raw_secret is None:
+        problems.append(f"{name}: JWT_SECRET not set (the default is the public local secret)")
+    else:
+        try:
+            interpolate(raw_secret, {})
+            problems.append(f"{name}: JWT_SECRET={raw_secret} has a default; it must be required")
+        except InterpolationError:
+            pass
+    effective = {key: value for key, value in dockerfile_env_values.items() if key in fields}
+    effective.update({key: value for key, value in environment.items() if value is not None})
+    try:
+        settings = settings_from_env(service.settings, effective)
+    except ValidationError as error:
+        return [*problems, f"{name}: environment rejected by {service.settings.__name__}: "
+                f"{error}"], None
+    if settings.service_name != name:
+        problems.append(f"{name}: SERVICE_NAME {settings.service_name} != definition name")
+    if settings.port != service.port:
+        problems.append(f"{name}: PORT {settings.port} != settings default {service.port}")
+    if settings.host != "0.0.0.0":
+        problems.append(f"{name}: HOST={settings.host}: unreachable from outside the container")
+    if not settings.migrate_on_start:
+        problems.append(f"{name}: MIGRATE_ON_START is off")
+    if settings.jwt_secret == LOCAL_DEV_JWT_SECRET:
+        problems.append(f"{name}: JWT_SECRET is the public local development secret")
+
+    # Database.
+    database = None
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError as error:
+        problems.append(f"{name}: DATABASE_URL unreadable: {error}")
+    else:
+        database = url.database
+        if url.drivername != ASYNC_POSTGRES_DRIVER:
+            problems.append(f"{name}: DATABASE_URL driver {url.drivername} != "
+                            f"{ASYNC_POSTGRES_DRIVER}")
+        if url.host != POSTGRES or (url.port or 5432) != 5432:
+            problems.append(f"{name}: DATABASE_URL host {url.host}:{url.port} is not the "
+                            f"{POSTGRES} service")
+        if database not in databases:
+            problems.append(f"{name}: database {database} is not created by "
+                            f"{INIT_SQL.relative_to(REPO)} ({sorted(databases)})")
+
+    # Broker.
+    for server in filter(None, (s.strip() for s in settings.kafka_bootstrap_servers.split(","))):
+        host, _, port = server.rpartition(":")
+        if (host, int(port) if port.isdigit() else -1) not in kafka_clients:
+            problems.append(f"{name}: KAFKA_BOOTSTRAP_SERVERS {server} is not an advertised "
+                            f"listener of {KAFKA} ({sorted(kafka_clients)})")
+
+    # Start order, restarts, health.
+    depends_on = resolved.get("depends_on") or {}
+    for dependency in (KAFKA, POSTGRES):
+        condition = depends_on.get(dependency, {}) if isinstance(depends_on, dict) else {}
+        if (condition or {}).get("condition") != "service_healthy":
+            problems.append(f"{name}: depends_on {dependency} without condition: "
+                            "service_healthy")
+    if unknown_dependencies := set(depends_on) - set(compose_services):
+        problems.append(f"{name}: depends_on unknown services {sorted(unknown_dependencies)}")
+    if resolved.get("restart") not in ("always", "unless-stopped"):
+        problems.append(f"{name}: restart={resolved.get('restart')} (not restarted on failure)")
+    probe = healthcheck_command(resolved)
+    urls = re.findall(r"https?://[^\s'\"]+", probe)
+    target = urlsplit(urls[0]) if len(urls) == 1 else None
+    if target is None or "curl" in probe or "wget" in probe:
+        problems.append(f"{name}: healthcheck is not one python HTTP probe: {probe!r}")
+    elif (target.hostname not in ("127.0.0.1", "localhost") or target.port != settings.port
+          or target.path not in get_routes(service)):
+        problems.append(f"{name}: healthcheck probes {urls[0]}, not a GET route of the app "
+                        f"on 127.0.0.1:{settings.port}")
+    return problems, database
+
+
+def compose_problems(compose: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """Every mismatch between a parsed compose file and the code, as readable lines."""
+    try:
+        resolved = interpolate_tree(compose, env)
+    except InterpolationError as error:
+        return [f"compose variables: {error}"]
+    raw_services = compose.get("services") or {}
+    services = resolved.get("services") or {}
+    problems, kafka_clients = _kafka_problems(services.get(KAFKA))
+    problems += _postgres_problems(services.get(POSTGRES))
+    databases = created_databases(INIT_SQL.read_text())
+    used: dict[str, str] = {}
+    for service in SERVICES:
+        if service.name not in services:
+            problems.append(f"{service.name}: service missing")
+            continue
+        service_problems, database = _service_problems(
+            service, raw_services[service.name], services[service.name], kafka_clients,
+            databases, services)
+        problems += service_problems
+        if database is not None and database in used:
+            problems.append(f"{service.name}: database {database} shared with {used[database]}")
+        used.setdefault(database or "", service.name)
+    for name, service_config in services.items():
+        if name not in {KAFKA, POSTGRES} | {service.name for service in SERVICES}:
+            problems += healthcheck_problems(name, service_config)
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------------
+def test_service_definitions_match_their_settings() -> None:
+    assert len({service.name for service in SERVICES}) == len(SERVICES)
+    assert len({service.port for service in SERVICES}) == len(SERVICES)
+    for service in SERVICES:
+        assert service.settings.model_fields["service_name"].default == service.name
+        assert service.definition.migrations.startswith(f"{service.package}:")
+
+
+def test_compose_and_dockerfiles_match_the_code() -> None:
+    assert compose_problems(load_compose(), CALLER_ENV) == []
+
+
+def test_compose_requires_jwt_secret_from_the_caller() -> None:
+    with pytest.raises(InterpolationError, match="JWT_SECRET"):
+        interpolate_tree(load_compose(), {})
+
+
+def test_init_script_creates_one_database_per_service() -> None:
+    databases = created_databases(INIT_SQL.read_text())
+    services = interpolate_tree(load_compose(), CALLER_ENV)["services"]
+    used = {make_url(environment_of(services[s.name])["DATABASE_URL"]).database for s in SERVICES}
+    assert used == databases and len(used) == len(SERVICES)
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
+    patterns = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")}
+    for required in (".venv", ".local", ".git"):
+        assert required in patterns
+    for anywhere in ("__pycache__", "*.db", ".pytest_cache", ".ruff_cache"):
+        assert anywhere in patterns or f"**/{anywhere}" in patterns
+
+
+# Deliberately broken copies: each check must be able to fail.
+def _set_env(service: str, key: str, value: str | None = None, *, drop: str | None = None):
+    def mutate(compose: dict[str, Any]) -> None:
+        environment = compose["services"][service]["environment"]
+        if drop is not None:
+            environment.pop(drop)
+        if value is not None:
+            environment[key] = value
+    return mutate
+
+
+def _rename_env(service: str, old: str, new: str):
+    def mutate(compose: dict[str, Any]) -> None:
+        environment = compose["services"][service]["environment"]
+        environment[new] = environment.pop(old)
+    return mutate
+
+
+def _set(path: str, value: Any):
+    def mutate(compose: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = compose
+        for part in parents:
+            node = node[part]
+        if value is None:
+            node.pop(last)
+        else:
+            node[last] = value
+    return mutate
+
+
+COMPOSE_MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "typo in a variable name": (
+        _rename_env("prediction", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER"),
+        "prediction: environment variables ['KAFKA_BOOTSTRAP_SERVER'] are not fields"),
+    "value the settings reject": (_set_env("followup", "PORT", "80o4"),
+                                  "followup: environment rejected by FollowupSettings"),
+    "published port differs": (_set("services.randomization.ports", ["8013:8003"]),
+                               "randomization: ports [(8013, 8003)]"),
+    "PORT differs from the settings": (_set_env("eligibility", "PORT", "8011"),
+                                       "eligibility: PORT 8011 != settings default 8001"),
+    "no HOST: binds 127.0.0.1": (_set_env("eligibility", "", drop="HOST"), "eligibility: HOST="),
+    "sync driver": (
+        _set_env("prediction", "DATABASE_URL", "postgresql://u:p@postgres:5432/rescue_prediction"),
+        "prediction: DATABASE_URL driver postgresql !="),
+    "database not created": (
+        _set_env("followup", "DATABASE_URL",
+                 "postgresql+asyncpg://u:p@postgres:5432/rescue_follow_up"),
+        "followup: database rescue_follow_up is not created"),
+    "two services share a database": (
+        _set_env("followup", "DATABASE_URL",
+                 "postgresql+asyncpg://u:p@postgres:5432/rescue_prediction"),
+        "followup: database rescue_prediction shared with prediction"),
+    "broker address of the host": (_set_env("eligibility", "KAFKA_BOOTSTRAP_SERVERS",
+                                            "localhost:9092"),
+                                   "eligibility: KAFKA_BOOTSTRAP_SERVERS localhost:9092"),
+    "default JWT secret": (_set_env("randomization", "JWT_SECRET", "${JWT_SECRET:-changeme}"),
+                           "randomization: JWT_SECRET=${JWT_SECRET:-changeme} has a default"),
+    "no JWT secret": (_set_env("randomization", "", drop="JWT_SECRET"),
+                      "randomization: JWT_SECRET not set"),
+    "started, not healthy": (_set("services.prediction.depends_on.kafka",
+                                  {"condition": "service_started"}),
+                             "prediction: depends_on kafka without condition"),
+    "no depends_on postgres": (_set("services.followup.depends_on.postgres", None),
+                               "followup: depends_on postgres"),
+    "infra without healthcheck": (_set("services.postgres.healthcheck", None),
+                                  "postgres: no healthcheck"),
+    "service without healthcheck": (_set("services.eligibility.healthcheck", None),
+                                    "eligibility: no healthcheck"),
+    "healthcheck on the wrong port": (
+        _set("services.prediction.healthcheck.test",
+             ["CMD", "python", "-c", "import urllib.request; "
+              "urllib.request.urlopen('http://127.0.0.1:8001/healthz')"]),
+        "prediction: healthcheck probes http://127.0.0.1:8001/healthz"),
+    "healthcheck on a missing route": (
+        _set("services.prediction.healthcheck.test",
+             ["CMD", "python", "-c", "import urllib.request; "
+              "urllib.request.urlopen('http://127.0.0.1:8002/health')"]),
+        "prediction: healthcheck probes http://127.0.0.1:8002/health,"),
+    "kafka version differs from the local broker": (
+        _set("services.kafka.image", "apache/kafka:3.8.0"), "kafka: image apache/kafka:3.8.0"),
+    "kafka advertises localhost": (
+        _set("services.kafka.environment.KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://localhost:9092"),
+        "kafka: no advertised listener on the service name"),
+    "missing service": (_set("services.followup", None), "followup: service missing"),
+    "wrong build context": (_set("services.eligibility.build.context", "."),
+                            "eligibility: Dockerfile"),
+    "wrong Dockerfile": (_set("services.eligibility.build.dockerfile",
+                              "services/prediction/Dockerfile"),
+                         "eligibility: EXPOSE [8002] != settings port 8001"),
+    "init script not mounted": (_set("services.postgres.volumes", []),
+                                "postgres: deploy/postgres/init-databases.sql is not mounted"),
+}
+
+
+@pytest.mark.parametrize("mutation", list(COMPOSE_MUTATIONS), ids=list(COMPOSE_MUTATIONS))
+def test_compose_checks_catch(mutation: str) -> None:
+    mutate, expected = COMPOSE_MUTATIONS[mutation]
+    compose = copy.deepcopy(load_compose())
+    mutate(compose)
+    problems = compose_problems(compose, CALLER_ENV)
+    assert any(expected in problem for problem in problems), problems
+
+
+DOCKERFILE_MUTATIONS: dict[str, tuple[str, str, str]] = {
+    "root user": ("USER 10001:10001", "USER root", "eligibility: runtime stage runs as root"),
+    "no user": ("USER 10001:10001", "", "eligibility: runtime stage has no USER"),
+    "typo in the console script": ('CMD ["rescue-eligibility"', 'CMD ["rescue-eligibilty"',
+                                   "eligibility: CMD runs 'rescue-eligibilty'"),
+    "shell-form CMD": ('CMD ["rescue-eligibility", "serve"]', "CMD rescue-eligibility serve",
+                       "eligibility: CMD missing or not in exec (JSON) form"),
+    "EXPOSE differs": ("EXPOSE 8001", "EXPOSE 8000", "eligibility: EXPOSE [8000]"),
+    "ENV PORT differs": ("PORT=8001", "PORT=8000", "eligibility: ENV PORT=8000"),
+    "no healthcheck": ("HEALTHCHECK", "# HEALTHCHECK", "eligibility: Dockerfile has no HEALTHCHECK"),
+    "missing COPY source": ("COPY shared/", "COPY shared-lib/",
+                            "eligibility: COPY source shared-lib/ not in build context"),
+    "no constraints": ("-c constraints.txt", "", "eligibility: no `pip install -c constraints"),
+    "editable install": ("./services/eligibility\n", "-e ./services/eligibility\n",
+                         "eligibility: editable install"),
+    "python outside requires-python": ("python:3.11-slim AS runtime", "python:3.12-slim AS runtime",
+                                       "eligibility: base image python:3.12-slim"),
+}
+
+
+@pytest.mark.parametrize("mutation", list(DOCKERFILE_MUTATIONS), ids=list(DOCKERFILE_MUTATIONS))
+def test_dockerfile_checks_catch(mutation: str) -> None:
+    old, new, expected = DOCKERFILE_MUTATIONS[mutation]
+    service = SERVICES[0]
+    directory = REPO / "services" / service.name
+    pyproject = tomllib.loads((directory / "pyproject.toml").read_text())["project"]
+    text = (directory / "Dockerfile").read_text()
+    assert old in text, f"mutation {mutation!r} no longer applies to the Dockerfile"
+    args = (service, REPO, pyproject["scripts"], pyproject["requires-python"])
+    assert dockerfile_problems(args[0], text, *args[1:]) == []
+    problems = dockerfile_problems(args[0], text.replace(old, new), *args[1:])
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI on this machine")
+    try:
+        version = subprocess.run([docker, "compose", "version"], capture_output=True, text=True,
+                                 timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        pytest.skip(f"`docker compose version` did not run: {error}")
+    if version.returncode != 0:
+        reason = (version.stderr or version.stdout).strip().splitlines()
+        pytest.skip(f"`docker compose version` failed ({reason[0] if reason else 'no output'}): "
+                    "the Compose plugin is not installed here")
+    env = {**os.environ, **CALLER_ENV}
+    command = [docker, "compose", "-f", str(COMPOSE_FILE), "config", "-q"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env,
+                            cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
+    if not (COMPOSE_FILE.parent / ".env").exists():
+        env.pop("JWT_SECRET")
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env,
+                                cwd=REPO, check=False)
+        assert result.returncode != 0 and "JWT_SECRET" in result.stderr
