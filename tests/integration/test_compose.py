@@ -103,7 +103,7 @@ def _isolated(cls: type[ServiceSettings]) -> type[ServiceSettings]:
         @classmethod
         def settings_customise_sources(
             cls, settings_cls: type, init_settings: PydanticBaseSettingsSource,
-            *other_sources: PydanticBaseSettingsSource,
+            **other_sources: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return (init_settings,)
 
@@ -116,15 +116,12 @@ def settings_from_env(cls: type[ServiceSettings], env: Mapping[str, str]) -> Ser
 
 
 @functools.cache
-def get_routes(service: Service) -> frozenset[str]:
+def get_routes(name: str) -> frozenset[str]:
     """Paths the service's app answers with GET (the app is built, never started)."""
+    service = next(service for service in SERVICES if service.name == name)
     app = create_service_app(service.definition, settings_from_env(service.settings, {}))
     return frozenset(path for path, operations in app.openapi()["paths"].items()
                      if "get" in operations)
-
-
-def console_scripts(pyproject: Path) -> dict[str, str]:
-    return tomllib.loads(pyproject.read_text())["project"].get("scripts", {})
 
 
 def created_databases(sql: str) -> set[str]:
@@ -444,11 +441,13 @@ def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mappin
         if not dockerfile.is_file():
             problems.append(f"{name}: Dockerfile {dockerfile} does not exist")
         else:
-            pyproject = tomllib.loads((dockerfile.parent / "pyproject.toml").read_text())
+            # The service's own project sits next to its Dockerfile.
+            pyproject_file = dockerfile.parent / "pyproject.toml"
+            project = tomllib.loads(pyproject_file.read_text())["project"] if (
+                pyproject_file.is_file()) else {}
             text = dockerfile.read_text()
-            problems += dockerfile_problems(
-                service, text, context, pyproject["project"].get("scripts", {}),
-                pyproject["project"]["requires-python"])
+            problems += dockerfile_problems(service, text, context, project.get("scripts", {}),
+                                            project.get("requires-python", ""))
             runtime = final_stage(dockerfile_instructions(text))
             dockerfile_env_values = dockerfile_env(runtime)
 
@@ -537,7 +536,7 @@ def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mappin
     if target is None or "curl" in probe or "wget" in probe:
         problems.append(f"{name}: healthcheck is not one python HTTP probe: {probe!r}")
     elif (target.hostname not in ("127.0.0.1", "localhost") or target.port != settings.port
-          or target.path not in get_routes(service)):
+          or target.path not in get_routes(service.name)):
         problems.append(f"{name}: healthcheck probes {urls[0]}, not a GET route of the app "
                         f"on 127.0.0.1:{settings.port}")
     return problems, database
@@ -565,7 +564,8 @@ def compose_problems(compose: Mapping[str, Any], env: Mapping[str, str]) -> list
         problems += service_problems
         if database is not None and database in used:
             problems.append(f"{service.name}: database {database} shared with {used[database]}")
-        used.setdefault(database or "", service.name)
+        elif database is not None:
+            used[database] = service.name
     for name, service_config in services.items():
         if name not in {KAFKA, POSTGRES} | {service.name for service in SERVICES}:
             problems += healthcheck_problems(name, service_config)
@@ -609,13 +609,15 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
 
 
 # Deliberately broken copies: each check must be able to fail.
-def _set_env(service: str, key: str, value: str | None = None, *, drop: str | None = None):
+def _set_env(service: str, key: str, value: str):
     def mutate(compose: dict[str, Any]) -> None:
-        environment = compose["services"][service]["environment"]
-        if drop is not None:
-            environment.pop(drop)
-        if value is not None:
-            environment[key] = value
+        compose["services"][service]["environment"][key] = value
+    return mutate
+
+
+def _drop_env(service: str, key: str):
+    def mutate(compose: dict[str, Any]) -> None:
+        compose["services"][service]["environment"].pop(key)
     return mutate
 
 
@@ -649,7 +651,8 @@ COMPOSE_MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
                                "randomization: ports [(8013, 8003)]"),
     "PORT differs from the settings": (_set_env("eligibility", "PORT", "8011"),
                                        "eligibility: PORT 8011 != settings default 8001"),
-    "no HOST: binds 127.0.0.1": (_set_env("eligibility", "", drop="HOST"), "eligibility: HOST="),
+    "binds 127.0.0.1": (_set_env("eligibility", "HOST", "127.0.0.1"),
+                        "eligibility: HOST=127.0.0.1: unreachable"),
     "sync driver": (
         _set_env("prediction", "DATABASE_URL", "postgresql://u:p@postgres:5432/rescue_prediction"),
         "prediction: DATABASE_URL driver postgresql !="),
@@ -666,7 +669,7 @@ COMPOSE_MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
                                    "eligibility: KAFKA_BOOTSTRAP_SERVERS localhost:9092"),
     "default JWT secret": (_set_env("randomization", "JWT_SECRET", "${JWT_SECRET:-changeme}"),
                            "randomization: JWT_SECRET=${JWT_SECRET:-changeme} has a default"),
-    "no JWT secret": (_set_env("randomization", "", drop="JWT_SECRET"),
+    "no JWT secret": (_drop_env("randomization", "JWT_SECRET"),
                       "randomization: JWT_SECRET not set"),
     "started, not healthy": (_set("services.prediction.depends_on.kafka",
                                   {"condition": "service_started"}),
@@ -721,7 +724,8 @@ DOCKERFILE_MUTATIONS: dict[str, tuple[str, str, str]] = {
                        "eligibility: CMD missing or not in exec (JSON) form"),
     "EXPOSE differs": ("EXPOSE 8001", "EXPOSE 8000", "eligibility: EXPOSE [8000]"),
     "ENV PORT differs": ("PORT=8001", "PORT=8000", "eligibility: ENV PORT=8000"),
-    "no healthcheck": ("HEALTHCHECK", "# HEALTHCHECK", "eligibility: Dockerfile has no HEALTHCHECK"),
+    "no healthcheck": ("HEALTHCHECK", "# HEALTHCHECK",
+                       "eligibility: Dockerfile has no HEALTHCHECK"),
     "missing COPY source": ("COPY shared/", "COPY shared-lib/",
                             "eligibility: COPY source shared-lib/ not in build context"),
     "no constraints": ("-c constraints.txt", "", "eligibility: no `pip install -c constraints"),

@@ -8,7 +8,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from rescue_eligibility.domain.evaluation import CriterionResult, ScreeningOutcome
+from rescue_eligibility.domain.evaluation import (
+    CriterionResult,
+    FinalDecision,
+    ResectionClassification,
+    ScreeningOutcome,
+)
 from rescue_eligibility.domain.facts import ClinicalFacts
 
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -41,6 +46,12 @@ class ScreeningView(BaseModel):
     awaiting_prediction: bool
     failed_criteria: list[str]
     missing_facts: list[str]
-    criteria: list[CriterionResult]
+    criteria: list[CriterionResult] = Field(
+        description="Per criterion, as judged now (INC-05 follows the latest prediction).")
+    final_decision: FinalDecision = Field(
+        description="eligible / ineligible once decided; pending while facts or the "
+                    "complete-resection prediction are outstanding.")
+    prediction_classification: ResectionClassification | None = None
+    decided_at: datetime | None = None
     screened_by: str
     created_at: datetime

@@ -11,7 +11,11 @@ from rescue_shared.db.platform_tables import utc_column, utcnow
 
 
 class Screening(SQLModel, table=True):
-    """One screening of a candidate, judged by one protocol version; never overwritten."""
+    """One screening of a candidate, judged by one protocol version.
+
+    `result` is the judgement at screening and never changes; `final_result` and
+    `final_decision` follow the complete-resection prediction (INC-05).
+    """
 
     __tablename__ = "eligibility_screening"
 
@@ -26,3 +30,20 @@ class Screening(SQLModel, table=True):
     result: dict = Field(sa_column=Column(JSON, nullable=False), description="ScreeningResult")
     screened_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    final_decision: str = Field(default="pending", max_length=20)
+    final_result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    prediction_id: str | None = Field(default=None, max_length=36)
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class EligibilitySubject(SQLModel, table=True):
+    """Per subject: her latest screening and the latest complete-resection prediction."""
+
+    __tablename__ = "eligibility_subject"
+
+    subject_id: str = Field(primary_key=True, max_length=100)
+    site_id: str = Field(max_length=100)
+    latest_screening_id: str | None = Field(default=None, max_length=36)
+    prediction_id: str | None = Field(default=None, max_length=36)
+    prediction_version: int | None = None
+    prediction_classification: str | None = Field(default=None, max_length=40)

@@ -24,6 +24,11 @@ class UnitOfWork:
         self._has_events = False
         self.session: AsyncSession
 
+    @property
+    def settings(self) -> ServiceSettings:
+        """The settings of the service this unit of work belongs to (producer name, trial id)."""
+        return self._settings
+
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._database.session()
         return self
