@@ -25,6 +25,9 @@ run: $(STAMP) ## Start Kafka and the four services (8001-8004) on SQLite; Ctrl-C
 test: $(STAMP) ## Start Kafka and PostgreSQL, run the whole test suite, stop them
 	bash deploy/local/test.sh $(PYTEST_ARGS)
 
+bench: $(STAMP) ## Benchmarks: screening latency and event propagation (own Kafka broker)
+	bash deploy/local/bench.sh $(BENCH_ARGS)
+
 token: $(STAMP) ## Print a local token: make token SITE=S01 ROLES=site_user,investigator
 	@$(BIN)/rescue-token $(if $(SITE),--site $(SITE)) --roles $(or $(ROLES),site_user)
 
@@ -38,4 +41,4 @@ stop: ## Stop the local Kafka broker and PostgreSQL if left running
 	-bash deploy/local/kafka.sh stop
 	-bash deploy/local/postgres.sh stop
 
-.PHONY: help venv run test token contracts lint stop
+.PHONY: help venv run test bench token contracts lint stop

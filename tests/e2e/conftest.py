@@ -23,7 +23,7 @@ async def platform(
 
 
 class LocalBroker:
-    """A broker of our own that a test may stop and restart (the local script, port 39092)."""
+    """A broker of our own that a test may stop and restart (the local script, port 19192)."""
 
     script = REPO / "deploy" / "local" / "kafka.sh"
 
@@ -51,7 +51,7 @@ class LocalBroker:
 async def restartable_broker() -> AsyncIterator[LocalBroker]:
     if shutil.which("java") is None or shutil.which("mvn") is None:
         pytest.skip("java and mvn are needed to run a broker this test can stop")
-    broker = LocalBroker(int(os.environ.get("RESCUE_RESTARTABLE_KAFKA_PORT", "39092")))
+    broker = LocalBroker(int(os.environ.get("RESCUE_RESTARTABLE_KAFKA_PORT", "19192")))
     await broker.stop(purge=True)
     await broker.start()
     try:
