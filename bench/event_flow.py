@@ -20,11 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from harness import ELIGIBLE_FACTS, SITE_USER, start_platform  # noqa: E402
-from rescue_followup.tables import ScreeningRecord  # noqa: E402
-from rescue_prediction.tables import PredictionSubject  # noqa: E402
-from rescue_randomization.tables import RandomizationCandidate  # noqa: E402
-from sqlmodel import col, select  # noqa: E402
+from harness import ELIGIBLE_FACTS, SITE_USER, start_platform
+from sqlmodel import col, select
+
+from rescue_followup.tables import ScreeningRecord
+from rescue_prediction.tables import PredictionSubject
+from rescue_randomization.tables import RandomizationCandidate
+from rescue_shared.testing import eventually
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -63,8 +65,7 @@ async def run(bootstrap: str, count: int) -> None:
                         "facts": ELIGIBLE_FACTS})
                 assert response.status_code == 201, response.text
                 post_ms.append((time.perf_counter() - started) * 1000)
-                while not await applied(platform, subject_id):
-                    await asyncio.sleep(0.002)
+                await eventually(lambda s=subject_id: applied(platform, s), interval=0.002)
                 flow_ms.append((time.perf_counter() - started) * 1000)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'measure (n=' + str(count) + ')':<38}{'p50':>9}{'p95':>9}{'max':>9}")
