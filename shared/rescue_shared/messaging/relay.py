@@ -64,37 +64,55 @@ class OutboxRelay:
         self._database.outbox_committed.set()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished rows in id order; returns how many went out."""
-        assert self._producer is not None
-        async with self._database.session() as session, session.begin():
-            query = (
-                select(OutboxMessage)
-                .where(col(OutboxMessage.published_at).is_(None))
-                .order_by(col(OutboxMessage.id))
-                .limit(self._settings.outbox_batch_size)
-            )
+        """Publish one batch of unpublished rows in id order; returns how many went out.
+
+        PostgreSQL: the batch is claimed with FOR UPDATE SKIP LOCKED and marked in the same
+        transaction, so replicas sharing the outbox never publish the same row concurrently.
+        SQLite: a transaction there locks the whole database, so rows are read, sent outside any
+        transaction, then marked (one relay per SQLite file, so nobody else claims them).
+        """
+        query = (
+            select(OutboxMessage)
+            .where(col(OutboxMessage.published_at).is_(None))
+            .order_by(col(OutboxMessage.id))
+            .limit(self._settings.outbox_batch_size)
+        )
+        async with self._database.session() as session:
             if self._database.is_postgresql:
-                # Replicas of one service share the outbox: each row goes through one relay.
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.exec(query)).all())
-            published = 0
-            try:
-                for row in rows:
-                    await self._send(row)
-                    row.published_at = utcnow()
-                    row.attempts += 1
-                    published += 1
-            except Exception as exc:
-                # Rows already sent stay marked (this transaction still commits); the failed row
-                # and those after it keep their order and wait for the next pass.
-                if published < len(rows):
-                    rows[published].attempts += 1
-                    rows[published].last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                await session.commit()
-                raise
+                async with session.begin():
+                    rows = list((await session.exec(query.with_for_update(skip_locked=True))).all())
+                    published, error = await self._send_in_order(rows)
+                    self._mark(rows, published, error)
+            else:
+                async with session.begin():
+                    rows = list((await session.exec(query)).all())
+                published, error = await self._send_in_order(rows)
+                async with session.begin():
+                    self._mark(rows, published, error)
         if published:
             self._metrics.events_published.inc(published)
+        if error is not None:
+            raise error
         return published
+
+    async def _send_in_order(self, rows: list[OutboxMessage]) -> tuple[int, Exception | None]:
+        """Send rows until one fails: the rest keep their order and wait for the next pass."""
+        for sent, row in enumerate(rows):
+            try:
+                await self._send(row)
+            except Exception as exc:
+                return sent, exc
+        return len(rows), None
+
+    @staticmethod
+    def _mark(rows: list[OutboxMessage], published: int, error: Exception | None) -> None:
+        now = utcnow()
+        for row in rows[:published]:
+            row.published_at = now
+            row.attempts += 1
+        if error is not None and published < len(rows):
+            rows[published].attempts += 1
+            rows[published].last_error = f"{type(error).__name__}: {error}"[:2000]
 
     async def _send(self, row: OutboxMessage) -> None:
         assert self._producer is not None
