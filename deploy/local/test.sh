@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 TEST_KAFKA_PORT=${TEST_KAFKA_PORT:-19092}
+# The broker that the outage test stops and restarts (tests/e2e/conftest.py).
+export RESCUE_RESTARTABLE_KAFKA_PORT=${RESCUE_RESTARTABLE_KAFKA_PORT:-$((TEST_KAFKA_PORT + 100))}
 
 cleanup() {
   KAFKA_PORT=$TEST_KAFKA_PORT bash deploy/local/kafka.sh stop --purge || true

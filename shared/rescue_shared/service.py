@@ -25,7 +25,7 @@ from rescue_shared.http.problems import install_problem_handlers
 from rescue_shared.messaging.consumer import EventConsumer, EventHandler
 from rescue_shared.messaging.relay import OutboxRelay
 from rescue_shared.observability.metrics import ServiceMetrics
-from rescue_shared.settings import ServiceSettings
+from rescue_shared.settings import LOCAL_DEV_JWT_SECRET, ServiceSettings
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -58,6 +58,9 @@ async def _stop_task(task: asyncio.Task[None] | None, stop: object) -> None:
 
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     metrics = ServiceMetrics()
+    if settings.jwt_algorithm == "HS256" and settings.jwt_secret == LOCAL_DEV_JWT_SECRET:
+        log.warning("JWT_SECRET is the public local-development secret: set your own outside a "
+                    "developer machine")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
