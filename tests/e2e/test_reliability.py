@@ -29,6 +29,7 @@ from rescue_shared.contracts import new_event
 from rescue_shared.contracts.events import SubjectScreened
 from rescue_shared.db.platform_tables import InboxMessage, OutboxMessage
 from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.messaging.dead_letters import read_dead_letters, replay
 from rescue_shared.testing import eventually
 
 pytestmark = pytest.mark.e2e
@@ -90,8 +91,12 @@ async def test_consumer_dying_before_its_offset_commit_applies_the_redelivery_on
     assert (await seen_everywhere(platform, subject_id))["followup"] == 1
 
 
-async def read_dead_letters(platform: Platform, minimum: int) -> list[Any]:
-    topic = f"{platform.namespace}rescue.eligibility.v1.DLT"
+def dead_letter_topic(platform: Platform) -> str:
+    return f"{platform.namespace}rescue.eligibility.v1.DLT"
+
+
+async def wait_for_dead_letters(platform: Platform, minimum: int) -> list[Any]:
+    topic = dead_letter_topic(platform)
     reader = AIOKafkaConsumer(topic, bootstrap_servers=platform.bootstrap,
                               auto_offset_reset="earliest", enable_auto_commit=False)
     await reader.start()
@@ -132,7 +137,7 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_and_consumers_keep
     assert await eventually(lambda: seen_everywhere(platform, subject_id)) == {
         "prediction": 1, "randomization": 1, "followup": 1}
 
-    dead = await read_dead_letters(platform, minimum=6)  # 2 poison messages x 3 consumer groups
+    dead = await wait_for_dead_letters(platform, minimum=6)  # 2 poison messages x 3 consumer groups
     by_group: dict[str, list[dict[str, str]]] = {}
     for record in dead:
         headers = {k: v.decode() for k, v in record.headers}
@@ -166,7 +171,7 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     await screen(platform, healthy)
 
     assert (await eventually(lambda: seen_everywhere(platform, healthy)))["followup"] == 1
-    dead = await read_dead_letters(platform, minimum=1)
+    dead = await wait_for_dead_letters(platform, minimum=1)
     headers = {k: v.decode() for k, v in dead[0].headers}
     assert headers["dlt.error"] == "cannot apply this screening"
     assert headers["dlt.attempts"] == str(platform["followup"].settings.consumer_max_attempts)
@@ -174,6 +179,12 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     async with platform["followup"].app.state.database.session() as session:
         inbox = (await session.exec(select(InboxMessage))).all()
     assert len(inbox) == 1  # the failed event left no trace, not even in the inbox
+
+    # The cause is fixed; the operator replays the dead letter and it is applied, once.
+    consumer._handlers["eligibility.screened"] = real_handler
+    letters = await read_dead_letters(platform.bootstrap, dead_letter_topic(platform))
+    assert await replay(platform.bootstrap, letters) == 1
+    assert (await eventually(lambda: seen_everywhere(platform, doomed)))["followup"] == 1
 
 
 async def test_a_rolled_back_transaction_publishes_nothing(platform: Platform) -> None:
