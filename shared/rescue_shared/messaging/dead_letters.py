@@ -2,8 +2,8 @@
 
 `rescue-dlt list rescue.eligibility.v1` prints every dead letter of that topic with its reason;
 `rescue-dlt replay rescue.eligibility.v1 --partition 0 --offset 12` sends one back to its origin
-topic (all of them without --offset). A replayed event that was already applied is skipped by the consumers'
-inbox, so replaying is always safe.
+topic (all of them without --offset). A replayed event that was already applied is skipped by
+the consumers' inbox, so replaying is always safe.
 """
 
 from __future__ import annotations
