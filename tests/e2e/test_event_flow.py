@@ -39,10 +39,11 @@ async def test_screening_event_is_applied_exactly_once_by_every_consumer(
                          description=f"{service} received the redelivery")
     assert await seen_everywhere(platform, subject_id) == counts
 
-    # The subject's screening id and correlation id travel with the event.
+    # One inbox row per applied event, whatever the number of deliveries.
     async with platform["followup"].app.state.database.session() as session:
-        inbox = (await session.exec(select(InboxMessage))).all()
-    assert [m.event_type for m in inbox] == ["eligibility.screened"]
+        inbox = (await session.exec(select(InboxMessage).where(
+            InboxMessage.event_type == "eligibility.screened"))).all()
+    assert len(inbox) == 1
 
 
 async def test_events_of_one_subject_arrive_in_commit_order(platform: Platform) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from rescue_followup.api import router
+from rescue_followup import analysis_api, consort_api, subjects_api
 from rescue_followup.handlers import HANDLERS
 from rescue_followup.settings import FollowupSettings
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION, RANDOMIZATION
@@ -15,7 +15,7 @@ DEFINITION = ServiceDefinition(
     title="RESCUE follow-up service",
     description="Assessments, progression and PFS, the primary analysis, the CONSORT flow.",
     migrations="rescue_followup:migrations",
-    routers=[router],
+    routers=[subjects_api.router, analysis_api.router, consort_api.router],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name, RANDOMIZATION.name],
     handlers=HANDLERS,
 )

@@ -10,6 +10,7 @@ Server errors (5xx) release the claim, so the client may retry the request.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import timedelta
@@ -83,7 +84,7 @@ class IdempotencyMiddleware:
                     path), extra=[(b"retry-after", b"1")])
             else:
                 await _respond(send, verdict.status_code, verdict.content_type or "",
-                               (verdict.body or "").encode(),
+                               base64.b64decode(verdict.body or ""),
                                extra=[(b"idempotent-replayed", b"true")])
             return
 
@@ -154,7 +155,8 @@ class IdempotencyMiddleware:
                 return
             record.status_code = captured["status"]
             record.content_type = captured["content_type"]
-            record.body = b"".join(captured["chunks"]).decode("utf-8", errors="replace")
+            # Base64 keeps any body (JSON, CSV, PNG) byte for byte.
+            record.body = base64.b64encode(b"".join(captured["chunks"])).decode("ascii")
             record.completed_at = utcnow()
 
 
