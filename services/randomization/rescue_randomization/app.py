@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from rescue_randomization.api import router
+from rescue_randomization import (
+    audit_api,
+    balance_api,
+    candidates_api,
+    randomizations_api,
+    trial_api,
+)
 from rescue_randomization.handlers import HANDLERS
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION
@@ -15,7 +21,8 @@ DEFINITION = ServiceDefinition(
     title="RESCUE randomization service",
     description="Concealed, stratified 1:1 allocation with a tamper-evident audit trail.",
     migrations="rescue_randomization:migrations",
-    routers=[router],
+    routers=[candidates_api.router, randomizations_api.router, balance_api.router,
+             audit_api.router, trial_api.router],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name],
     handlers=HANDLERS,
 )

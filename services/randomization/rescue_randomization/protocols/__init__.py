@@ -1,0 +1,1 @@
+"""Versioned randomization configuration files (randomization-v<version>.yaml), package data."""
