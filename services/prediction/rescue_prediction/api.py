@@ -1,17 +1,42 @@
-"""HTTP API of the prediction service."""
+"""HTTP API of the prediction service: a subject, her CA-125 values, KELIM and prediction."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
+from sqlmodel import col, select
 
-from rescue_prediction.tables import PredictionSubject
-from rescue_shared.auth import AnyTrialRole, ensure_same_site
+from rescue_prediction import ca125_store
+from rescue_prediction.ca125_store import Incoming
+from rescue_prediction.domain.units import Ca125Observation, normalise_observation
+from rescue_prediction.predictions import (
+    latest_official,
+    latest_record,
+    measurement_view,
+    measurements_of,
+    official_of,
+    prediction_view,
+    recompute,
+)
+from rescue_prediction.schemas import (
+    Ca125Receipt,
+    Ca125Submission,
+    MeasurementView,
+    OfficialKelimIn,
+    OfficialKelimReceipt,
+    PredictionView,
+    SubjectId,
+)
+from rescue_prediction.tables import ExternalKelim, PredictionRecord, PredictionSubject
+from rescue_shared.auth import AnyTrialRole, Principal, ensure_same_site, require_roles
+from rescue_shared.http.problems import Problem
 from rescue_shared.service import UoW
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
+SiteWriter = Annotated[Principal, Depends(require_roles("site_user", "investigator"))]
 
 
 class KnownSubject(BaseModel):
@@ -23,10 +48,143 @@ class KnownSubject(BaseModel):
     first_seen_at: datetime
 
 
-@router.get("/subjects/{subject_id}", response_model=KnownSubject,
-            summary="A subject known from eligibility screenings")
-async def get_subject(subject_id: str, principal: AnyTrialRole, uow: UoW) -> PredictionSubject:
+async def visible_subject(uow: UoW, principal: Principal, subject_id: str) -> PredictionSubject:
     subject = await uow.session.get(PredictionSubject, subject_id)
     ensure_same_site(principal, subject.site_id if subject else None, f"subject {subject_id}")
     assert subject is not None
     return subject
+
+
+@router.get("/subjects/{subject_id}", response_model=KnownSubject,
+            summary="A subject known from eligibility screenings")
+async def get_subject(subject_id: str, principal: AnyTrialRole, uow: UoW) -> PredictionSubject:
+    return await visible_subject(uow, principal, subject_id)
+
+
+@router.post("/subjects/{subject_id}/ca125", response_model=Ca125Receipt,
+             status_code=201, summary="Send CA-125 values measured during chemotherapy",
+             responses={200: {"description": "Every value was already known: nothing changed"},
+                        404: {"description": "Subject not screened (or another site's)"},
+                        409: {"description": "A value conflicts with a stored one, or the "
+                                             "chemotherapy start date differs"},
+                        422: {"description": "Bad input, naming the field; nothing stored"}})
+async def post_ca125(
+    subject_id: SubjectId, body: Ca125Submission, principal: SiteWriter, uow: UoW,
+    response: Response,
+) -> Ca125Receipt:
+    """Store the values (normalised to U/mL, original kept) and recompute the prediction.
+
+    Re-sending a known value changes nothing; a different value for a known date is 409.
+    """
+    subject = await ca125_store.lock_subject(uow, principal, subject_id)
+    start = body.chemotherapy_start_date
+    if subject.chemotherapy_start_date not in (None, start):
+        raise Problem(409, "Chemotherapy start differs",
+                      f"chemotherapy_start_date {start} differs from the recorded "
+                      f"{subject.chemotherapy_start_date}",
+                      errors=[{"field": "chemotherapy_start_date", "rule": "conflict",
+                               "message": "differs from the recorded start date"}])
+    errors = []
+    incoming = []
+    for i, m in enumerate(body.measurements):
+        why = ca125_store.too_early(m.date, start)
+        if why:
+            errors.append({"field": f"measurements.{i}.date", "rule": "before_window",
+                           "message": why})
+        obs = Ca125Observation(effective_date=m.date, value=m.value, unit=m.unit,
+                               loinc=m.loinc, comparator=m.comparator)
+        incoming.append(Incoming(f"measurements.{i}", normalise_observation(obs), "json"))
+    if errors:
+        raise Problem(422, "Invalid request", "invalid field(s): "
+                      + ", ".join(e["field"] for e in errors), errors=errors)
+    conflicts = await ca125_store.find_conflicts(uow, subject_id, incoming)
+    if conflicts:
+        raise Problem(409, "Conflicting CA-125 value", conflicts[0].message(),
+                      errors=[{"field": f"{c.field}.value", "rule": "conflict",
+                               "message": c.message()} for c in conflicts])
+    start_is_new = subject.chemotherapy_start_date is None
+    subject.chemotherapy_start_date = start
+    uow.session.add(subject)
+    stored = await ca125_store.store(uow, subject_id, incoming, principal.sub)
+    record, new_version = None, False
+    if stored.added or (start_is_new and await _has_measurements(uow, subject_id)):
+        record, new_version = await recompute(uow, subject, "ca125")
+    else:
+        record = await latest_record(uow, subject_id)
+    await uow.commit()
+    if not stored.added and not start_is_new:
+        response.status_code = 200
+    rows = await measurements_of(uow, subject_id)
+    return Ca125Receipt(
+        subject_id=subject_id, chemotherapy_start_date=start, added=stored.added,
+        already_known=stored.already_known,
+        measurements=[measurement_view(r, start) for r in rows],
+        prediction=prediction_view(record, superseded=False) if record else None,
+        new_prediction_version=new_version,
+    )
+
+
+async def _has_measurements(uow: UoW, subject_id: str) -> bool:
+    return bool(await measurements_of(uow, subject_id))
+
+
+@router.get("/subjects/{subject_id}/ca125", response_model=list[MeasurementView],
+            summary="The subject's CA-125 values, by date")
+async def get_ca125(subject_id: str, principal: AnyTrialRole, uow: UoW) -> list[MeasurementView]:
+    subject = await visible_subject(uow, principal, subject_id)
+    return [measurement_view(r, subject.chemotherapy_start_date)
+            for r in await measurements_of(uow, subject_id)]
+
+
+@router.post("/subjects/{subject_id}/kelim-external", response_model=OfficialKelimReceipt,
+             status_code=201, summary="Record a KELIM from the official calculator",
+             responses={404: {"description": "Subject not screened (or another site's)"}})
+async def post_official_kelim(
+    subject_id: SubjectId, body: OfficialKelimIn, principal: SiteWriter, uow: UoW,
+    response: Response,
+) -> OfficialKelimReceipt:
+    """The official KELIM takes precedence over the local estimate (which stays reported)."""
+    subject = await ca125_store.lock_subject(uow, principal, subject_id)
+    latest = await latest_official(uow, subject_id)
+    same = latest is not None and (
+        latest.value, latest.scale, latest.source, latest.calculator_version, latest.computed_on
+    ) == (body.value, body.scale, body.source, body.version, body.computed_on)
+    if latest is None or not same:
+        latest = ExternalKelim(subject_id=subject_id, value=body.value, scale=body.scale,
+                               source=body.source, calculator_version=body.version,
+                               computed_on=body.computed_on, received_by=principal.sub)
+        uow.session.add(latest)
+    record, new_version = await recompute(uow, subject, "kelim_external")
+    await uow.commit()
+    assert record is not None
+    if same and not new_version:
+        response.status_code = 200
+    official = official_of(latest)
+    assert official is not None
+    return OfficialKelimReceipt(subject_id=subject_id, official_kelim=official,
+                                prediction=prediction_view(record, superseded=False),
+                                new_prediction_version=new_version)
+
+
+@router.get("/subjects/{subject_id}/prediction", response_model=PredictionView,
+            summary="The prediction in force, with its figures, inputs and reasons",
+            responses={404: {"description": "Unknown subject, or no prediction yet"}})
+async def get_prediction(subject_id: str, principal: AnyTrialRole, uow: UoW) -> PredictionView:
+    await visible_subject(uow, principal, subject_id)
+    record = await latest_record(uow, subject_id)
+    if record is None:
+        raise Problem(404, "Not found", f"no prediction for subject {subject_id} yet: send "
+                      "CA-125 values or an official KELIM")
+    return prediction_view(record, superseded=False)
+
+
+@router.get("/subjects/{subject_id}/predictions", response_model=list[PredictionView],
+            summary="Every prediction version, oldest first (the highest is in force)")
+async def get_predictions(
+    subject_id: str, principal: AnyTrialRole, uow: UoW
+) -> list[PredictionView]:
+    await visible_subject(uow, principal, subject_id)
+    rows = (await uow.session.exec(
+        select(PredictionRecord).where(PredictionRecord.subject_id == subject_id)
+        .order_by(col(PredictionRecord.version)))).all()
+    return [prediction_view(r, superseded=i < len(rows) - 1) for i, r in enumerate(rows)]

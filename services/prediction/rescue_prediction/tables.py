@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rescue_shared.db.platform_tables import utc_column, utcnow
@@ -22,3 +22,63 @@ class PredictionSubject(SQLModel, table=True):
     clinical_facts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     screenings_seen: int = 0
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    chemotherapy_start_date: date | None = None
+
+
+class Ca125Measurement(SQLModel, table=True):
+    """One CA-125 value of a subject: normalised to U/mL, with what the site sent."""
+
+    __tablename__ = "prediction_ca125_measurement"
+    __table_args__ = (UniqueConstraint("subject_id", "effective_date",
+                                       name="uq_prediction_ca125_subject_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_id: str = Field(max_length=100, index=True)
+    effective_date: date
+    value_u_ml: float
+    original_value: float
+    original_unit: str = Field(max_length=40)
+    loinc: str = Field(max_length=20)
+    censoring: str | None = Field(default=None, max_length=40)
+    source: str = Field(max_length=10, description="json | fhir")
+    fhir_id: str | None = Field(default=None, max_length=100)
+    received_by: str = Field(max_length=200)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ExternalKelim(SQLModel, table=True):
+    """A KELIM from the official calculator; the latest received takes precedence."""
+
+    __tablename__ = "prediction_external_kelim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_id: str = Field(max_length=100, index=True)
+    value: float
+    scale: str = Field(max_length=20)
+    source: str = Field(max_length=200)
+    calculator_version: str = Field(max_length=100)
+    computed_on: date | None = None
+    received_by: str = Field(max_length=200)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PredictionRecord(SQLModel, table=True):
+    """One version of a subject's complete-resection prediction (never changed once stored)."""
+
+    __tablename__ = "prediction_record"
+    __table_args__ = (UniqueConstraint("subject_id", "version",
+                                       name="uq_prediction_record_subject_version"),)
+
+    prediction_id: str = Field(primary_key=True, max_length=36)
+    subject_id: str = Field(max_length=100, index=True)
+    site_id: str = Field(max_length=100)
+    version: int
+    classification: str = Field(max_length=40)
+    kelim_per_day: float | None = None
+    kelim_standardized: float | None = None
+    kelim_source: str | None = Field(default=None, max_length=40)
+    model_version: str = Field(max_length=40)
+    protocol_version: str = Field(max_length=40)
+    trigger: str = Field(max_length=40)
+    result: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

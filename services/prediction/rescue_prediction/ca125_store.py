@@ -1,0 +1,106 @@
+"""Storing a subject's CA-125 values: one per day, idempotent, conflicts refused, all or nothing.
+
+Shared by the JSON and the FHIR endpoints; the caller turns the returned problems into its own
+error format (problem+json or OperationOutcome) and stores nothing when there is any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import select
+
+from rescue_prediction.domain.units import NormalisedCa125
+from rescue_prediction.predictions import measurements_of, protocol
+from rescue_prediction.tables import Ca125Measurement, PredictionSubject
+from rescue_shared.auth import Principal
+from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.http.problems import Problem
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One value to store, with where it sits in the request (for error messages)."""
+
+    field: str
+    value: NormalisedCa125
+    source: str
+    fhir_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    field: str
+    date: date
+    stored_u_ml: float
+    sent_u_ml: float
+
+    def message(self) -> str:
+        return (f"CA-125 on {self.date} is already recorded as {self.stored_u_ml:g} U/mL; "
+                f"{self.sent_u_ml:g} U/mL conflicts (one value per day; correct it at the source)")
+
+
+@dataclass(frozen=True)
+class Stored:
+    added: int
+    already_known: int
+
+
+async def lock_subject(uow: UnitOfWork, principal: Principal,
+                       subject_id: str) -> PredictionSubject:
+    """The subject, row-locked for the write (404 when unknown or another site's)."""
+    subject = (await uow.session.exec(
+        select(PredictionSubject).where(PredictionSubject.subject_id == subject_id)
+        .with_for_update())).first()
+    if subject is None or not (principal.sees_all_sites or principal.site_id == subject.site_id):
+        raise Problem(404, "Not found", f"subject {subject_id} not found: she must be screened "
+                      "with eligibility (at your site) before CA-125 values or a KELIM are sent")
+    return subject
+
+
+def lookback_days() -> float:
+    return protocol().kinetics.baseline_lookback_days.value
+
+
+def too_early(value_date: date, start: date | None) -> str | None:
+    """Why a date is before the window the protocol allows, or None."""
+    if start is None:
+        return None
+    earliest = start - timedelta(days=lookback_days())
+    if value_date < earliest:
+        return (f"{value_date} is more than {lookback_days():g} days before chemotherapy start "
+                f"{start} (earliest accepted {earliest})")
+    return None
+
+
+async def find_conflicts(uow: UnitOfWork, subject_id: str,
+                         incoming: list[Incoming]) -> list[Conflict]:
+    known = {m.effective_date: m.value_u_ml for m in await measurements_of(uow, subject_id)}
+    conflicts = []
+    for item in incoming:
+        d, v = item.value.effective_date, item.value.value_u_ml
+        if d in known and known[d] != v:
+            conflicts.append(Conflict(item.field, d, known[d], v))
+        known.setdefault(d, v)
+    return conflicts
+
+
+async def store(uow: UnitOfWork, subject_id: str, incoming: list[Incoming],
+                received_by: str) -> Stored:
+    """Add the values not yet known (call after `find_conflicts` found none)."""
+    known = {m.effective_date for m in await measurements_of(uow, subject_id)}
+    added = 0
+    for item in incoming:
+        v = item.value
+        if v.effective_date in known:
+            continue
+        known.add(v.effective_date)
+        uow.session.add(Ca125Measurement(
+            subject_id=subject_id, effective_date=v.effective_date, value_u_ml=v.value_u_ml,
+            original_value=v.original_value, original_unit=v.original_unit, loinc=v.loinc,
+            censoring=v.censoring, source=item.source, fhir_id=item.fhir_id,
+            received_by=received_by,
+        ))
+        added += 1
+    return Stored(added=added, already_known=len(incoming) - added)

@@ -1,0 +1,207 @@
+"""Request and response bodies of the prediction API (kept apart from the tables)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from rescue_prediction.domain.classification import Classification
+from rescue_prediction.domain.gcig import GcigResult
+from rescue_prediction.domain.kelim import OfficialKelim, SelectedKelim
+from rescue_prediction.domain.kinetics import KineticsResult
+from rescue_prediction.domain.protocol import ClassificationRule
+from rescue_prediction.domain.scores import AgoResult, ImodelResult
+from rescue_prediction.domain.units import UNIT_FACTORS, Comparator, check_loinc_for_kinetics
+
+MAX_VALUE_U_ML = 1_000_000.0
+MAX_POINTS_PER_SERIES = 200
+MAX_BATCH_SERIES = 10_000
+SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
+    "Site pseudonym of the subject, as screened by eligibility."))]
+
+
+def _not_in_future(value: date) -> date:
+    if value > date.today():
+        raise ValueError("date must not be in the future")
+    return value
+
+
+def _accepted_unit(value: str) -> str:
+    if value.strip().lower() not in UNIT_FACTORS:
+        raise ValueError(f"unit {value!r} not accepted (use U/mL or kU/L)")
+    return value
+
+
+def _accepted_loinc(value: str) -> str:
+    check = check_loinc_for_kinetics(value)
+    if not check.accepted:
+        raise ValueError(f"LOINC {value} not accepted for CA-125 kinetics: {check.reason}")
+    return check.code
+
+
+PastDate = Annotated[date, AfterValidator(_not_in_future)]
+
+
+class MeasurementIn(BaseModel):
+    """One CA-125 result as the site's laboratory reported it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    date: PastDate = Field(description="Date the blood was drawn (not in the future).")
+    value: float = Field(gt=0, le=MAX_VALUE_U_ML, description="As reported (> 0, <= 1,000,000).")
+    unit: Annotated[str, AfterValidator(_accepted_unit)] = Field(
+        description="U/mL or kU/L (numerically identical); the original string is kept.")
+    comparator: Comparator | None = Field(
+        None, description="'<' or '<=' below the detection limit, '>' above the range; such "
+                          "values are stored but excluded from the fit.")
+    loinc: Annotated[str, AfterValidator(_accepted_loinc)] = Field(
+        "10334-1", description="10334-1 (default) or 83082-8; body-fluid 11210-2 is refused.")
+
+
+class Ca125Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chemotherapy_start_date: PastDate = Field(
+        description="Day 0 of the neoadjuvant chemotherapy (fixed once set).")
+    measurements: list[MeasurementIn] = Field(max_length=MAX_POINTS_PER_SERIES)
+
+
+class MeasurementView(BaseModel):
+    date: date
+    value_u_ml: float
+    original_value: float
+    original_unit: str
+    loinc: str
+    censoring: str | None = None
+    day: int | None = Field(None, description="Days since chemotherapy start (day 0).")
+    source: Literal["json", "fhir"]
+    fhir_id: str | None = None
+    received_at: datetime
+
+
+class PredictionInputs(BaseModel):
+    """Everything the prediction was computed from, so that it can be recomputed by hand."""
+
+    chemotherapy_start_date: date | None
+    ca125: list[MeasurementView]
+    official_kelim: OfficialKelim | None = None
+    clinical_facts: dict[str, object] = Field(
+        description="The screening facts the AGO score and iMODEL read.")
+    screening_id: str | None = None
+
+
+class PredictionBody(BaseModel):
+    """The classification and every figure it rests on (stored as computed)."""
+
+    classification: Classification
+    reasons: list[str]
+    missing: list[str]
+    kelim: SelectedKelim = Field(description="The KELIM used, labelled by source; `local` holds "
+                                             "the local fit (K, half-life, R², residual SD).")
+    gcig: GcigResult | None = Field(None, description="GCIG CA-125 response (informative).")
+    ago: AgoResult
+    imodel: ImodelResult
+    rule: ClassificationRule
+    model_version: str
+    protocol_version: str
+    assumptions: list[str]
+    inputs: PredictionInputs
+
+
+class PredictionView(PredictionBody):
+    prediction_id: uuid.UUID
+    subject_id: str
+    site_id: str
+    version: int = Field(description="1, 2, ... per subject; the highest is in force.")
+    superseded: bool
+    trigger: str = Field(description="What caused this version: ca125, fhir, kelim_external, "
+                                     "screening.")
+    created_at: datetime
+
+
+class Ca125Receipt(BaseModel):
+    subject_id: str
+    chemotherapy_start_date: date | None
+    added: int
+    already_known: int
+    measurements: list[MeasurementView]
+    prediction: PredictionView | None
+    new_prediction_version: bool
+
+
+class OfficialKelimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    value: float = Field(gt=0, le=100, description="The calculator's KELIM.")
+    scale: Literal["standardized", "per_day"] = Field(
+        "standardized", description="standardized KELIM score (default) or a raw K per day.")
+    source: str = Field(min_length=1, max_length=200, description="e.g. biomarker-kinetics.org")
+    version: str = Field(min_length=1, max_length=100, description="Calculator/model version.")
+    computed_on: PastDate | None = None
+
+
+class OfficialKelimReceipt(BaseModel):
+    subject_id: str
+    official_kelim: OfficialKelim
+    prediction: PredictionView
+    new_prediction_version: bool
+
+
+class KelimRequest(BaseModel):
+    """A CA-125 series for the stateless calculator."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    chemotherapy_start_date: date
+    measurements: list[MeasurementIn] = Field(max_length=MAX_POINTS_PER_SERIES)
+    uln_u_ml: float | None = Field(None, gt=0, le=10_000,
+                                   description="The lab's upper limit of normal (default 35).")
+
+
+class KelimCalculation(BaseModel):
+    kinetics: KineticsResult
+    gcig: GcigResult
+    protocol_version: str
+    model_version: str
+    assumptions: list[str]
+
+
+class SeriesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    id: str = Field(min_length=1, max_length=100, description="Your identifier of the series.")
+    chemotherapy_start_date: date
+    measurements: list[MeasurementIn] = Field(max_length=MAX_POINTS_PER_SERIES)
+
+
+class KelimBatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    series: list[SeriesIn] = Field(description=f"At most {MAX_BATCH_SERIES} series.")
+
+
+class SeriesResult(BaseModel):
+    id: str
+    status: Literal["estimated", "insufficient_data"]
+    k_per_day: float | None
+    half_life_days: float | None
+    standardized: float | None
+    favorable: bool | None
+    n_used: int
+    n_excluded: int
+    r_squared: float | None
+    residual_sd_log: float | None
+    missing: str | None
+
+
+class KelimBatchResult(BaseModel):
+    protocol_version: str
+    method: str
+    k_ref_per_day: float
+    window_days: float
+    assumptions: list[str]
+    results: list[SeriesResult]

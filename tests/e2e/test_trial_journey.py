@@ -1,0 +1,247 @@
+"""A simulated trial through real Kafka and all four services, from screening to the PFS analysis.
+
+48 subjects at four sites are screened; their CA-125 series go to prediction; the favourable ones
+are confirmed eligible and randomized over HTTP; the unfavourable ones are refused. Follow-up then
+runs for two years on a simulated clock (time-machine moves the wall clock forward; nothing else is
+faked): RECIST assessments every 90 days until a planned progression, death or the last visit.
+The primary analysis the statistician reads must match lifelines run here on the planned data,
+and the CONSORT flow must count what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import time_machine
+from harness import ELIGIBLE_FACTS, Platform
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from pandas import DataFrame
+
+from rescue_shared.testing import auth, eventually
+
+pytestmark = pytest.mark.e2e
+SUBJECTS = 48
+UNFAVOURABLE = {5, 17, 29, 41}  # slow CA-125 decline: not highly likely, never randomized
+MAINTENANCE = ("parp_inhibitor", "bevacizumab", "none")
+FOLLOW_UP_DAYS = 720
+VISIT_EVERY = 90
+
+
+@dataclass(frozen=True)
+class Plan:
+    subject_id: str
+    site: str
+    pfi_months: float
+    kelim_k: float  # the CA-125 elimination rate of her series (/day)
+    outcome: str  # "recist", "death" or "censored"
+    day: int  # of the event, or of her last assessment when censored
+
+    @property
+    def randomizable(self) -> bool:
+        return self.kelim_k >= 0.037  # the protocol's K_ref: standardized KELIM >= 1.0
+
+
+def trial_plan() -> list[Plan]:
+    rng = random.Random(20261125)
+    plans = []
+    for i in range(SUBJECTS):
+        site = f"S0{1 + i % 4}"
+        day = min(FOLLOW_UP_DAYS, VISIT_EVERY * (1 + int(rng.expovariate(1 / 3))))
+        outcome = "censored" if day == FOLLOW_UP_DAYS else "recist"
+        if outcome == "recist" and i % 7 == 0:
+            outcome, day = "death", day - 11  # dies between two visits
+        plans.append(Plan(subject_id=f"{site}-{i:04d}", site=site,
+                          pfi_months=8.0 if i % 3 == 0 else 14.0,
+                          kelim_k=0.012 if i in UNFAVOURABLE else 0.045 + 0.001 * (i % 5),
+                          outcome=outcome, day=day))
+    return plans
+
+
+def ca125_series(plan: Plan, today: dt.date) -> dict[str, Any]:
+    """Four values in the first 42 days of chemotherapy, falling exponentially at `kelim_k`."""
+    start = today - dt.timedelta(days=60)
+    return {"chemotherapy_start_date": start.isoformat(), "measurements": [
+        {"date": (start + dt.timedelta(days=day)).isoformat(),
+         "value": round(900.0 * math.exp(-plan.kelim_k * day), 3), "unit": "U/mL"}
+        for day in (0, 14, 28, 42)]}
+
+
+def assessments(plan: Plan, randomized: dt.date) -> list[dict[str, Any]]:
+    """Baseline 50 mm, then every 90 days: stable until her planned event or last visit."""
+    records = []
+    for day in range(0, plan.day + 1, VISIT_EVERY):
+        progressed = plan.outcome == "recist" and day == plan.day
+        records.append({"type": "recist",
+                        "date": (randomized + dt.timedelta(days=day)).isoformat(),
+                        "target_lesion_sum_mm": 75.0 if progressed else 50.0,
+                        "new_lesions": False, "non_target_progression": False})
+    if plan.outcome == "death":
+        records.append({"type": "death",
+                        "date": (randomized + dt.timedelta(days=plan.day)).isoformat(),
+                        "cause": "pulmonary embolism"})
+    return records
+
+
+async def enrol(platform: Platform, plan: Plan, today: dt.date) -> None:
+    site_user = auth(plan.site, "site_user")
+    screening = await platform["eligibility"].client.post("/v1/screenings", headers=site_user,
+                                                          json={
+        "subject_id": plan.subject_id,
+        "screening_date": (today - dt.timedelta(days=70)).isoformat(),
+        "facts": {**ELIGIBLE_FACTS, "platinum_free_interval_months": plan.pfi_months}})
+    assert screening.status_code == 201, screening.text
+    assert screening.json()["outcome"] == "eligible"
+
+    async def screening_reached_prediction() -> bool:
+        known = await platform["prediction"].client.get(f"/v1/subjects/{plan.subject_id}",
+                                                        headers=site_user)
+        return known.status_code == 200
+
+    await eventually(screening_reached_prediction, timeout=60,
+                     description=f"{plan.subject_id} known to prediction")
+    series = await platform["prediction"].client.post(
+        f"/v1/subjects/{plan.subject_id}/ca125", json=ca125_series(plan, today),
+        headers=site_user)
+    assert series.status_code in (200, 201), series.text
+
+
+async def randomize(platform: Platform, plan: Plan, maintenance: str) -> dict[str, Any]:
+    site_user = auth(plan.site, "site_user")
+
+    async def randomizable() -> bool:
+        candidate = await platform["randomization"].client.get(
+            f"/v1/candidates/{plan.subject_id}", headers=site_user)
+        return candidate.status_code == 200 and candidate.json()["randomizable"]
+
+    await eventually(randomizable, timeout=60, description=f"{plan.subject_id} randomizable")
+    response = await platform["randomization"].client.post("/v1/randomizations", headers=site_user,
+                                                          json={"subject_id": plan.subject_id,
+                                                                "consent_confirmed": True,
+                                                                "planned_maintenance": maintenance})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def refused_as_not_highly_likely(platform: Platform, plan: Plan) -> None:
+    site_user = auth(plan.site, "site_user")
+
+    async def predicted() -> bool:
+        candidate = await platform["randomization"].client.get(
+            f"/v1/candidates/{plan.subject_id}", headers=site_user)
+        return candidate.json()["prediction_classification"] is not None
+
+    await eventually(predicted, timeout=60, description=f"{plan.subject_id} prediction applied")
+    response = await platform["randomization"].client.post("/v1/randomizations", headers=site_user,
+                                                          json={"subject_id": plan.subject_id,
+                                                                "consent_confirmed": True,
+                                                                "planned_maintenance": "none"})
+    assert response.status_code == 409, response.text
+    missing = response.json()["missing"]
+    assert "prediction_highly_likely_complete_resection" in missing
+    assert "eligibility_confirmed" in missing  # INC-05 fails on the same prediction
+
+
+async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
+    platform: Platform,
+) -> None:
+    plans = trial_plan()
+    today = dt.date.today()
+    await asyncio.gather(*(enrol(platform, plan, today) for plan in plans))
+
+    arms: dict[str, str] = {}
+    for i, plan in enumerate(plans):
+        if plan.randomizable:
+            allocation = await randomize(platform, plan, MAINTENANCE[i % 3])
+            assert allocation["randomization_date"] == today.isoformat()
+            assert allocation["stratum"]["pfi"] == ("6-12" if plan.pfi_months < 12 else ">12")
+            arms[plan.subject_id] = allocation["arm"]
+        else:
+            await refused_as_not_highly_likely(platform, plan)
+    randomized = [p for p in plans if p.randomizable]
+    assert len(randomized) == SUBJECTS - len(UNFAVOURABLE) == len(arms)
+
+    statistician = auth(None, "statistician")
+    balance = (await platform["randomization"].client.get(
+        "/v1/balance", headers=auth(None, "monitor"))).json()
+    assert balance["allocated"]["total"] == len(randomized)
+
+    async def all_followed() -> bool:
+        for plan in randomized:
+            subject = await platform["followup"].client.get(f"/v1/subjects/{plan.subject_id}",
+                                                            headers=statistician)
+            if subject.status_code != 200:
+                return False
+            assert subject.json()["arm"] == arms[plan.subject_id]
+        return True
+
+    await eventually(all_followed, timeout=60, description="every allocation in follow-up")
+
+    # One allocation found to be made in error: kept in ITT, flagged, left out of the sensitivity
+    # analysis.
+    erroneous = randomized[0]
+    invalidation = await platform["randomization"].client.post(
+        f"/v1/randomizations/{erroneous.subject_id}/invalidation",
+        headers=auth(erroneous.site, "investigator"),
+        json={"reason": "Prior malignancy found in the source documents after randomization"})
+    assert invalidation.status_code == 200, invalidation.text
+
+    async def flagged() -> bool:
+        subject = await platform["followup"].client.get(f"/v1/subjects/{erroneous.subject_id}",
+                                                        headers=statistician)
+        return bool(subject.json()["invalidated"])
+
+    await eventually(flagged, timeout=60, description="invalidation reached follow-up")
+
+    # Two years later (the wall clock only; the broker and databases are the real ones).
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=FOLLOW_UP_DAYS + 30),
+                             tick=True):
+        statistician = auth(None, "statistician")  # tokens minted now expire in simulated time
+        for plan in randomized:
+            for body in assessments(plan, today):
+                response = await platform["followup"].client.post(
+                    f"/v1/subjects/{plan.subject_id}/assessments", json=body,
+                    headers=auth(plan.site, "site_user"))
+                assert response.status_code == 201, response.text
+        analysis_response = await platform["followup"].client.get("/v1/analysis/pfs",
+                                                                  headers=statistician)
+        sensitivity = (await platform["followup"].client.get(
+            "/v1/analysis/pfs", params={"population": "excluding_invalidated"},
+            headers=statistician)).json()
+        consort = (await platform["followup"].client.get("/v1/consort",
+                                                         headers=statistician)).json()
+    assert analysis_response.status_code == 200, analysis_response.text
+    analysis = analysis_response.json()
+
+    frame = DataFrame({
+        "time": [p.day + 1 for p in randomized],
+        "event": [int(p.outcome != "censored") for p in randomized],
+        "scs": [int(arms[p.subject_id] == "SCS_CHEMO") for p in randomized]})
+    assert analysis["n"] == len(randomized)
+    scs, chemo = frame[frame["scs"] == 1], frame[frame["scs"] == 0]
+    for summary, part in zip(analysis["arms"], (scs, chemo), strict=True):
+        kmf = KaplanMeierFitter().fit(part["time"], part["event"])
+        assert (summary["n"], summary["events"]) == (len(part), int(part["event"].sum()))
+        assert summary["median"]["days"] == pytest.approx(kmf.median_survival_time_)
+        one_year = next(lm for lm in summary["landmarks"] if lm["months"] == 12.0)
+        assert one_year["survival"] == pytest.approx(
+            float(kmf.survival_function_at_times(12 * 30.4375).iloc[0]))
+    expected = logrank_test(scs["time"], chemo["time"], scs["event"], chemo["event"])
+    assert analysis["logrank"]["test_statistic"] == pytest.approx(expected.test_statistic)
+    assert analysis["logrank"]["p_value"] == pytest.approx(expected.p_value)
+    cox = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
+    assert analysis["cox"]["hazard_ratio"] == pytest.approx(float(cox.hazard_ratios_["scs"]))
+
+    assert sensitivity["n"] == len(randomized) - 1
+
+    assert consort["screened_subjects"] == SUBJECTS
+    assert sum(arm["invalidated"] for arm in consort["allocation"]) == 1
+    assert consort["enrollment"]["randomized"] == len(randomized)
+    assert consort["enrollment"]["predicted_by_classification"][
+        "highly_likely_complete_resection"] == len(randomized)
