@@ -10,3 +10,4 @@ bootstrap=$(bash deploy/local/kafka.sh start | tail -n 1)
 bootstrap=${bootstrap#KAFKA_BOOTSTRAP_SERVERS=}
 "$ROOT/.venv/bin/python" bench/event_flow.py --bootstrap "$bootstrap" "$@"
 "$ROOT/.venv/bin/python" bench/allocation.py --bootstrap "$bootstrap"
+"$ROOT/.venv/bin/python" bench/kelim_batch.py

@@ -6,6 +6,7 @@ here: the fit excludes them and reports why, which is what a cohort analysis nee
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from fastapi import APIRouter
@@ -17,7 +18,7 @@ from rescue_prediction.domain.kinetics import (
     fit_k,
     points_from_observations,
 )
-from rescue_prediction.domain.kinetics_batch import fit_many
+from rescue_prediction.domain.kinetics_batch import summarise_many
 from rescue_prediction.domain.units import (
     Ca125Observation,
     NormalisedCa125,
@@ -83,13 +84,18 @@ async def calculate_batch(body: KelimBatchRequest, principal: AnyTrialRole) -> K
     if len(body.series) > MAX_BATCH_SERIES:
         raise Problem(413, "Too many series",
                       f"{len(body.series)} series sent; at most {MAX_BATCH_SERIES} per request")
+    # A cohort takes seconds: computed in a worker thread so the service keeps answering.
+    return await asyncio.to_thread(_batch, body)
+
+
+def _batch(body: KelimBatchRequest) -> KelimBatchResult:
     proto = protocol()
     settings = proto.kinetics_settings()
     series: list[list[KineticPoint]] = [
         points_from_observations(_normalise(s.measurements, f"series.{i}.measurements"),
                                  s.chemotherapy_start_date)
         for i, s in enumerate(body.series)]
-    results = fit_many(series, settings)
+    results = summarise_many(series, settings)
     return KelimBatchResult(
         protocol_version=proto.protocol_version, method=METHOD_LABEL,
         k_ref_per_day=settings.k_ref_per_day, window_days=settings.window_days,

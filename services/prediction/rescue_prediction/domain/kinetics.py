@@ -235,7 +235,7 @@ def _line_fit(used: Sequence[KineticPoint], s: KineticsSettings) -> LineFit:
     return LineFit(k_ols, k, intercept, syy, math.fsum(r * r for r in residuals), residuals)
 
 
-def _missing_message(n_used: int, excluded: Sequence[ExcludedPoint], s: KineticsSettings) -> str:
+def missing_message(n_used: int, excluded: Sequence[ExcludedPoint], s: KineticsSettings) -> str:
     need = (
         f"needs >= {s.min_points} CA-125 values from day {-s.baseline_lookback_days:g} to day "
         f"{s.window_days:g} of chemotherapy, on at least 2 different days"
@@ -278,7 +278,7 @@ def build_result(
         return KineticsResult(
             status="insufficient_data",
             points_used=tuple(UsedPoint(day=d, value_u_ml=v) for d, v in used),
-            missing=_missing_message(len(used), excluded, s),
+            missing=missing_message(len(used), excluded, s),
             notes=tuple(notes),
             **common,
         )

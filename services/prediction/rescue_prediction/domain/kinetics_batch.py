@@ -7,18 +7,23 @@ result objects loops, so the numbers are those of :func:`kinetics.fit_k` (tested
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from rescue_prediction.domain.kinetics import (
     EXCLUSION_ORDER,
+    FAVORABLE_STANDARDIZED_MIN,
     ExcludedPoint,
     KineticPoint,
     KineticsResult,
     LineFit,
     build_result,
     map_k,
+    missing_message,
 )
 from rescue_prediction.domain.protocol import KineticsSettings
 
@@ -75,13 +80,25 @@ def _codes(
     return code
 
 
-def fit_many(
-    series_list: Sequence[Sequence[KineticPoint]], settings: KineticsSettings
-) -> list[KineticsResult]:
-    """Fit K for every series; same results, in the same order, as ``fit_k`` on each."""
-    if not series_list:
-        return []
-    s = settings
+@dataclass(frozen=True)
+class _BatchFit:
+    """Per-series arrays of a batch fit (row i = series i)."""
+
+    day: np.ndarray
+    val: np.ndarray
+    code: np.ndarray
+    used: np.ndarray
+    count: np.ndarray
+    ok: np.ndarray
+    k_ols: np.ndarray
+    k: np.ndarray
+    intercept: np.ndarray
+    syy: np.ndarray
+    resid: np.ndarray
+    sse: np.ndarray
+
+
+def _fit_arrays(series_list: Sequence[Sequence[KineticPoint]], s: KineticsSettings) -> _BatchFit:
     day, val, cens, present = _pad(series_list)
     code = _codes(day, val, cens, present, s)
     used = code == _USED
@@ -103,25 +120,92 @@ def fit_many(
     intercept = ym + k * xm
     resid = np.where(used, y - (intercept[:, None] - k[:, None] * x), 0.0)
     sse = (resid * resid).sum(axis=1)
+    return _BatchFit(day, val, code, used, count, ok, k_ols, k, intercept, syy, resid, sse)
 
-    days, vals, codes = day.tolist(), val.tolist(), code.tolist()
+
+def _excluded(days: list[float], vals: list[float], codes: list[int]) -> list[ExcludedPoint]:
+    return [ExcludedPoint(day=d, value_u_ml=v, reason=EXCLUSION_ORDER[c - 1])
+            for d, v, c in zip(days, vals, codes, strict=True) if c > 0]
+
+
+def fit_many(
+    series_list: Sequence[Sequence[KineticPoint]], settings: KineticsSettings
+) -> list[KineticsResult]:
+    """Fit K for every series; same results, in the same order, as ``fit_k`` on each."""
+    if not series_list:
+        return []
+    f = _fit_arrays(series_list, settings)
+    days, vals, codes = f.day.tolist(), f.val.tolist(), f.code.tolist()
     results = []
     for i in range(len(series_list)):
-        row = list(zip(days[i], vals[i], codes[i], strict=True))
-        excluded = [
-            ExcludedPoint(day=d, value_u_ml=v, reason=EXCLUSION_ORDER[c - 1])
-            for d, v, c in row
-            if c > 0
-        ]
         fit = None
-        if ok[i]:
+        if f.ok[i]:
             fit = LineFit(
-                k_ols=float(k_ols[i]),
-                k=float(k[i]),
-                intercept_log=float(intercept[i]),
-                syy=float(syy[i]),
-                sse=float(sse[i]),
-                residuals=tuple(resid[i, used[i]].tolist()),
+                k_ols=float(f.k_ols[i]),
+                k=float(f.k[i]),
+                intercept_log=float(f.intercept[i]),
+                syy=float(f.syy[i]),
+                sse=float(f.sse[i]),
+                residuals=tuple(f.resid[i, f.used[i]].tolist()),
             )
-        results.append(build_result(s, [(d, v) for d, v, c in row if c == _USED], excluded, fit))
+        used = [(d, v) for d, v, c in zip(days[i], vals[i], codes[i], strict=True) if c == _USED]
+        results.append(build_result(settings, used, _excluded(days[i], vals[i], codes[i]), fit))
     return results
+
+
+@dataclass(frozen=True)
+class KineticsSummary:
+    """The figures of a :class:`KineticsResult` without the per-point detail (cohort output)."""
+
+    status: Literal["estimated", "insufficient_data"]
+    k_per_day: float | None
+    half_life_days: float | None
+    standardized: float | None
+    favorable: bool | None
+    n_used: int
+    n_excluded: int
+    r_squared: float | None
+    residual_sd_log: float | None
+    missing: str | None
+
+
+def summarise_many(
+    series_list: Sequence[Sequence[KineticPoint]], settings: KineticsSettings
+) -> list[KineticsSummary]:
+    """The summary figures of ``fit_many`` computed as arrays, for cohorts of thousands.
+
+    Building one explained result object per point costs more than the fit itself; a cohort
+    needs K, its quality and why a series could not be fitted, which this gives (tested equal).
+    """
+    if not series_list:
+        return []
+    s = settings
+    f = _fit_arrays(series_list, s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half_life = np.where(f.ok & (f.k > 0), math.log(2) / f.k, np.nan)
+        standardized = f.k / s.k_ref_per_day
+        r_squared = np.where(f.syy > 0, 1.0 - f.sse / f.syy, np.nan)
+        residual_sd = np.where(f.count > 2, np.sqrt(f.sse / (f.count - 2)), np.nan)
+    n_excluded = (f.code > 0).sum(axis=1)
+
+    def value(a: np.ndarray, i: int) -> float | None:
+        v = float(a[i])
+        return None if math.isnan(v) else v
+
+    summaries = []
+    for i in range(len(series_list)):
+        if not f.ok[i]:
+            excluded = _excluded(f.day[i].tolist(), f.val[i].tolist(), f.code[i].tolist())
+            summaries.append(KineticsSummary(
+                status="insufficient_data", k_per_day=None, half_life_days=None,
+                standardized=None, favorable=None, n_used=int(f.count[i]),
+                n_excluded=int(n_excluded[i]), r_squared=None, residual_sd_log=None,
+                missing=missing_message(int(f.count[i]), excluded, s)))
+            continue
+        std = float(standardized[i])
+        summaries.append(KineticsSummary(
+            status="estimated", k_per_day=float(f.k[i]), half_life_days=value(half_life, i),
+            standardized=std, favorable=std >= FAVORABLE_STANDARDIZED_MIN,
+            n_used=int(f.count[i]), n_excluded=int(n_excluded[i]),
+            r_squared=value(r_squared, i), residual_sd_log=value(residual_sd, i), missing=None))
+    return summaries

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rescue_prediction.domain.kinetics import KineticPoint, KineticsResult, fit_k
-from rescue_prediction.domain.kinetics_batch import fit_many
+from rescue_prediction.domain.kinetics_batch import KineticsSummary, fit_many, summarise_many
 from rescue_prediction.domain.protocol import KineticsSettings, load_protocol
 
 REL = 1e-12
@@ -100,3 +100,35 @@ def test_batch_equals_single_on_random_cohort(settings: KineticsSettings) -> Non
 
 def test_empty_batch(settings: KineticsSettings) -> None:
     assert fit_many([], settings) == []
+
+
+def summary_of(result: KineticsResult) -> KineticsSummary:
+    return KineticsSummary(
+        status=result.status, k_per_day=result.k_per_day, half_life_days=result.half_life_days,
+        standardized=result.standardized, favorable=result.favorable, n_used=result.n_used,
+        n_excluded=result.n_excluded, r_squared=result.r_squared,
+        residual_sd_log=result.residual_sd_log, missing=result.missing)
+
+
+def test_summaries_are_the_figures_of_the_full_results(settings: KineticsSettings) -> None:
+    rng = np.random.default_rng(7)
+    cohort = list(CASES)
+    for _ in range(300):
+        n = int(rng.integers(0, 9))
+        days = np.sort(rng.choice(np.arange(-20, 80), size=n, replace=False))
+        values = 500 * np.exp(-0.04 * days + rng.normal(0, 0.2, size=n))
+        cohort.append([P(float(d), float(v)) for d, v in zip(days, values, strict=True)])
+    summaries = summarise_many(cohort, settings)
+    assert any(s.status == "insufficient_data" for s in summaries)
+    for summary, series in zip(summaries, cohort, strict=True):
+        expected = summary_of(fit_k(series, settings))
+        assert summary.status == expected.status and summary.missing == expected.missing
+        assert (summary.n_used, summary.n_excluded, summary.favorable) == (
+            expected.n_used, expected.n_excluded, expected.favorable)
+        for name in ("k_per_day", "half_life_days", "standardized", "r_squared",
+                     "residual_sd_log"):
+            got, want = getattr(summary, name), getattr(expected, name)
+            assert (got is None) == (want is None), name
+            if want is not None:
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-12), name
+    assert summarise_many([], settings) == []
