@@ -7,8 +7,9 @@ instantiated at import time: the composition root (the service's `create_app`) b
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only good for a laptop: the local secret is public in this repository.
@@ -24,6 +25,9 @@ class ServiceSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
     port: int = Field(8000, description="HTTP port.")
     trial_id: str = Field("NCT07295132", description="Trial identifier stamped on every event.")
+    trial_timezone: str = Field(
+        "Asia/Seoul", description="IANA time zone of the dates the platform assigns (randomization "
+                                  "date, visit status); the sponsor's.")
     database_url: str = Field(
         "sqlite+aiosqlite:///./.local/run/service.db",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///file.db or postgresql+asyncpg://...",
@@ -65,6 +69,15 @@ class ServiceSettings(BaseSettings):
     idempotency_claim_ttl_seconds: float = Field(
         60.0, gt=0, description="After this, an unfinished Idempotency-Key claim may be retaken."
     )
+
+    @field_validator("trial_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _key_material_matches_algorithm(self) -> ServiceSettings:

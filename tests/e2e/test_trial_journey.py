@@ -24,6 +24,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from pandas import DataFrame
 
+from rescue_shared.clock import today_in
 from rescue_shared.testing import auth, eventually
 
 pytestmark = pytest.mark.e2e
@@ -152,7 +153,7 @@ async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
     platform: Platform,
 ) -> None:
     plans = trial_plan()
-    today = dt.date.today()
+    today = today_in(platform["randomization"].settings.trial_timezone)  # the trial's date
     await asyncio.gather(*(enrol(platform, plan, today) for plan in plans))
 
     arms: dict[str, str] = {}

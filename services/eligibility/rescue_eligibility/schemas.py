@@ -15,6 +15,7 @@ from rescue_eligibility.domain.evaluation import (
     ScreeningOutcome,
 )
 from rescue_eligibility.domain.facts import ClinicalFacts
+from rescue_shared.clock import latest_calendar_date
 
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
@@ -23,7 +24,7 @@ SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
 
 
 def _not_in_future(value: date) -> date:
-    if value > date.today():
+    if value > latest_calendar_date():  # a site's today may be ahead of the server's UTC date
         raise ValueError("screening_date must not be in the future")
     return value
 

@@ -17,6 +17,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from rescue_followup.domain.pfs import CensorDateSource, CensorReason, PfsEventType, PfsResult
+from rescue_shared.clock import latest_calendar_date
 
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
@@ -24,7 +25,7 @@ SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
 
 
 def _not_in_future(value: dt.date) -> dt.date:
-    if value > dt.date.today():
+    if value > latest_calendar_date():  # a site's today may be ahead of the server's UTC date
         raise PydanticCustomError("date_in_future", "the date must not be in the future")
     return value
 

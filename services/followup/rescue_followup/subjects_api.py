@@ -38,8 +38,9 @@ from rescue_followup.store import (
 from rescue_followup.tables import Assessment, FollowupSubject
 from rescue_followup.visit_status import follow_up_end, visit_views
 from rescue_shared.auth import AnyTrialRole, Principal, require_roles
+from rescue_shared.clock import today_in
 from rescue_shared.http.problems import Problem
-from rescue_shared.service import UoW
+from rescue_shared.service import Settings, UoW
 
 router = APIRouter(prefix="/v1", tags=["follow-up"])
 Recorder = Annotated[Principal, Depends(require_roles("site_user", "investigator"))]
@@ -186,13 +187,13 @@ async def subject_pfs(
 @router.get("/subjects/{subject_id}/visits", response_model=SubjectVisits,
             summary="A subject's visit schedule: done, due, overdue, upcoming visits")
 async def subject_visits(
-    subject_id: SubjectId, principal: AnyTrialRole, uow: UoW
+    subject_id: SubjectId, principal: AnyTrialRole, uow: UoW, settings: Settings
 ) -> SubjectVisits:
     subject = await subject_for(uow.session, principal, subject_id)
     records = await records_of(uow.session, subject_id)
     current = current_records(records)
     ended = follow_up_end(current, derive_subject_pfs(subject, records))
-    today = dt.date.today()
+    today = today_in(settings.trial_timezone)
     visits, unscheduled = visit_views(await visits_of(uow.session, subject_id), current, ended,
                                       today)
     return SubjectVisits(subject_id=subject_id, site_id=subject.site_id, today=today,
@@ -203,10 +204,10 @@ async def subject_visits(
 @router.get("/visits/overdue", response_model=OverdueVisits,
             summary="Overdue visits per site (site staff see their own site)")
 async def overdue_visits(
-    principal: AnyTrialRole, uow: UoW,
+    principal: AnyTrialRole, uow: UoW, settings: Settings,
     site_id: Annotated[str | None, Query(description="Only this site (trial team).")] = None,
 ) -> OverdueVisits:
-    today = dt.date.today()
+    today = today_in(settings.trial_timezone)
     if not principal.sees_all_sites:
         if principal.site_id is None or site_id not in (None, principal.site_id):
             return OverdueVisits(today=today, total=0, sites=[])

@@ -94,9 +94,15 @@ async def post_ca125(
         obs = Ca125Observation(effective_date=m.date, value=m.value, unit=m.unit,
                                loinc=m.loinc, comparator=m.comparator)
         incoming.append(Incoming(f"measurements.{i}", normalise_observation(obs), "json"))
+    if subject.chemotherapy_start_date is None:
+        # Values sent earlier through FHIR (which carries no start) must fit the new start too.
+        errors += [{"field": "chemotherapy_start_date", "rule": "before_window",
+                    "message": f"the stored CA-125 value of {why}"}
+                   for row in await measurements_of(uow, subject_id)
+                   if (why := ca125_store.too_early(row.effective_date, start))]
     if errors:
         raise Problem(422, "Invalid request", "invalid field(s): "
-                      + ", ".join(e["field"] for e in errors), errors=errors)
+                      + ", ".join(dict.fromkeys(e["field"] for e in errors)), errors=errors)
     conflicts = await ca125_store.find_conflicts(uow, subject_id, incoming)
     if conflicts:
         raise Problem(409, "Conflicting CA-125 value", conflicts[0].message(),

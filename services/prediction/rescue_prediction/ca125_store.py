@@ -33,12 +33,19 @@ class Incoming:
 class Conflict:
     field: str
     date: date
-    stored_u_ml: float
-    sent_u_ml: float
+    stored: str
+    sent: str
 
     def message(self) -> str:
-        return (f"CA-125 on {self.date} is already recorded as {self.stored_u_ml:g} U/mL; "
-                f"{self.sent_u_ml:g} U/mL conflicts (one value per day; correct it at the source)")
+        return (f"CA-125 on {self.date} is already recorded as {self.stored}; {self.sent} "
+                "conflicts (one value per day; correct it at the source)")
+
+
+def _shown(value: NormalisedCa125 | Ca125Measurement) -> str:
+    """The value as a lab reports it, with its detection-limit qualifier (e.g. '< 5 U/mL')."""
+    qualifier = {"below_detection_limit": "< ", "above_measurement_range": "> "}.get(
+        value.censoring or "", "")
+    return f"{qualifier}{value.value_u_ml:g} U/mL"
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,14 @@ class Stored:
 
 async def lock_subject(uow: UnitOfWork, principal: Principal,
                        subject_id: str) -> PredictionSubject:
-    """The subject, row-locked for the write (404 when unknown or another site's)."""
+    """The subject, row-locked for the write (404 when unknown or another site's).
+
+    Only her own site writes her values: a trial-wide role does not extend writing rights.
+    """
     subject = (await uow.session.exec(
         select(PredictionSubject).where(PredictionSubject.subject_id == subject_id)
         .with_for_update())).first()
-    if subject is None or not (principal.sees_all_sites or principal.site_id == subject.site_id):
+    if subject is None or principal.site_id != subject.site_id:
         raise Problem(404, "Not found", f"subject {subject_id} not found: she must be screened "
                       "with eligibility (at your site) before CA-125 values or a KELIM are sent")
     return subject
@@ -76,13 +86,15 @@ def too_early(value_date: date, start: date | None) -> str | None:
 
 async def find_conflicts(uow: UnitOfWork, subject_id: str,
                          incoming: list[Incoming]) -> list[Conflict]:
-    known = {m.effective_date: m.value_u_ml for m in await measurements_of(uow, subject_id)}
+    """Incoming values that differ from the one known for their day (value or qualifier)."""
+    known: dict[date, NormalisedCa125 | Ca125Measurement] = {
+        m.effective_date: m for m in await measurements_of(uow, subject_id)}
     conflicts = []
     for item in incoming:
-        d, v = item.value.effective_date, item.value.value_u_ml
-        if d in known and known[d] != v:
-            conflicts.append(Conflict(item.field, d, known[d], v))
-        known.setdefault(d, v)
+        d, sent = item.value.effective_date, item.value
+        stored = known.setdefault(d, sent)
+        if (stored.value_u_ml, stored.censoring) != (sent.value_u_ml, sent.censoring):
+            conflicts.append(Conflict(item.field, d, _shown(stored), _shown(sent)))
     return conflicts
 
 

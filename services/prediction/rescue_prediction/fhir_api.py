@@ -69,10 +69,10 @@ async def _store(uow: UoW, principal: Principal,
     issues: list[Issue] = []
     subjects: dict[str, PredictionSubject] = {}
     status = 422
-    for subject_id, items in by_subject.items():
+    # Locked in a fixed order, so two Bundles naming the same subjects cannot deadlock.
+    for subject_id, items in sorted(by_subject.items()):
         subject = await uow.session.get(PredictionSubject, subject_id, with_for_update=True)
-        if subject is None or not (principal.sees_all_sites
-                                   or principal.site_id == subject.site_id):
+        if subject is None or principal.site_id != subject.site_id:
             status = 404
             issues += [Issue("not-found", f"{o.path}.subject: Patient/{subject_id} not found "
                                           "(not screened: screen her with eligibility first)",

@@ -26,6 +26,7 @@ from rescue_prediction.domain.units import (
     normalise_observation,
 )
 from rescue_prediction.schemas import MAX_VALUE_U_ML
+from rescue_shared.clock import latest_calendar_date
 
 FHIR_JSON = "application/fhir+json"
 LOINC_SYSTEM = "http://loinc.org"
@@ -113,8 +114,13 @@ def _effective_date(obs: Observation, p: str, issues: list[Issue]) -> date | Non
         issues.append(Issue("required", f"{p}.effectiveDateTime is required (the draw date)",
                             f"{p}.effectiveDateTime"))
         return None
+    if not isinstance(effective, date):  # FHIR allows "2026" or "2026-03": not a draw date
+        issues.append(Issue("value", f"{p}.effectiveDateTime {effective} is not a full date "
+                                     "(YYYY-MM-DD or a date-time)", f"{p}.effectiveDateTime"))
+        return None
+    # A date-time counts on the calendar date written in it (the site's own offset).
     day = effective.date() if isinstance(effective, datetime) else effective
-    if day > date.today():
+    if day > latest_calendar_date():
         issues.append(Issue("value", f"{p}.effectiveDateTime {day} is in the future",
                             f"{p}.effectiveDateTime"))
         return None

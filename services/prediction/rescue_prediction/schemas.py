@@ -15,6 +15,7 @@ from rescue_prediction.domain.kinetics import KineticsResult
 from rescue_prediction.domain.protocol import ClassificationRule
 from rescue_prediction.domain.scores import AgoResult, ImodelResult
 from rescue_prediction.domain.units import UNIT_FACTORS, Comparator, check_loinc_for_kinetics
+from rescue_shared.clock import latest_calendar_date
 
 MAX_VALUE_U_ML = 1_000_000.0
 MAX_POINTS_PER_SERIES = 200
@@ -25,7 +26,7 @@ SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
 
 
 def _not_in_future(value: date) -> date:
-    if value > date.today():
+    if value > latest_calendar_date():  # a site's today may be ahead of the server's UTC date
         raise ValueError("date must not be in the future")
     return value
 

@@ -62,8 +62,15 @@ def record(
 
 
 async def verify(session: AsyncSession) -> VerificationResult:
-    """Recompute every link from the stored columns; the head row must match the last hash."""
-    head = await session.get(AuditHead, 1)
+    """Recompute every link from the stored columns; the head row must match the last hash.
+
+    The head is read FOR SHARE: appends wait until the entries are read, so an append committed
+    between the two reads cannot look like a truncated chain (PostgreSQL takes a new snapshot
+    per statement).
+    """
+    head = (await session.exec(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update(read=True)
+        .execution_options(populate_existing=True))).first()
     entries = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.sequence)))).all()
     chained = [ChainedEntry(content=entry_content(e), hash=e.hash) for e in entries]
     return verify_chain(chained, expected_head=head.hash if head else None)

@@ -40,6 +40,7 @@ from rescue_randomization.schemas import (
 from rescue_randomization.tables import Allocation, RandomizationCandidate, SubjectPrediction
 from rescue_randomization.trial import config_of, lock_trial
 from rescue_shared.auth import AnyTrialRole, Principal, ensure_same_site
+from rescue_shared.clock import date_in
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.events import RandomizationAssigned, RandomizationInvalidated
@@ -65,7 +66,7 @@ def already_randomized(allocation: Allocation) -> Problem:
     state = "invalidated; she cannot be randomized again" if allocation.invalidated_at else "valid"
     return Problem(409, "Already randomized",
                    f"subject {allocation.subject_id} was randomized on "
-                   f"{allocation.allocated_at.date().isoformat()} as "
+                   f"{allocation.randomization_date.isoformat()} as "
                    f"{allocation.randomization_number} (allocation {state})",
                    randomization=RandomizationView.of(allocation).model_dump(mode="json"))
 
@@ -97,7 +98,7 @@ def assigned_event(settings: ServiceSettings, allocation: Allocation) -> EventEn
         RandomizationAssigned(randomization_number=allocation.randomization_number,
                               arm=allocation.arm,  # type: ignore[arg-type]
                               stratum=dict(allocation.stratum),
-                              randomization_date=allocation.allocated_at.date(),
+                              randomization_date=allocation.randomization_date,
                               scheme=allocation.scheme),
         producer=settings.service_name, trial_id=settings.trial_id, site_id=allocation.site_id,
         subject_id=allocation.subject_id, correlation_id=current_correlation_id())
@@ -147,13 +148,15 @@ async def _allocate(uow: UnitOfWork, principal: Principal, version: str,
         stratum=dict(stratum.levels), slot_index=counter.next_slot, arm=decision.arm.value,
         scheme=config.scheme.scheme, protocol_version=trial.protocol_version,
         details=decision.details, planned_maintenance=body.planned_maintenance,
-        consent_confirmed=True, allocated_by=principal.sub)
+        consent_confirmed=True, allocated_at=(now := utcnow()),
+        randomization_date=date_in(now, settings.trial_timezone), allocated_by=principal.sub)
     count(counter, decision.arm)
     trial.allocations += 1
     session.add_all([allocation, counter, trial])
     audit.record(session, head, "allocation", principal, {
         "sequence": sequence, "randomization_number": allocation.randomization_number,
         "arm": allocation.arm, "stratum": allocation.stratum, "stratum_key": stratum.key,
+        "randomization_date": allocation.randomization_date.isoformat(),
         "slot_index": allocation.slot_index, "scheme": allocation.scheme,
         "protocol_version": allocation.protocol_version, "consent_confirmed": True,
         "planned_maintenance": body.planned_maintenance, **decision.details,
@@ -200,7 +203,8 @@ async def get_randomization(
 
 
 CSV_COLUMNS = ("randomization_number", "subject_id", "site_id", "arm", "stratum",
-               "allocated_at", "scheme", "status", "invalidated_at", "invalidation_reason")
+               "allocated_at", "randomization_date", "scheme", "status", "invalidated_at",
+               "invalidation_reason")
 
 
 def _csv(views: list[RandomizationView]) -> str:
@@ -211,7 +215,8 @@ def _csv(views: list[RandomizationView]) -> str:
         inv = v.invalidation
         writer.writerow([v.randomization_number, v.subject_id, v.site_id, v.arm,
                          "|".join(f"{k}={x}" for k, x in v.stratum.items()),
-                         v.allocated_at.isoformat(), v.scheme, v.status,
+                         v.allocated_at.isoformat(), v.randomization_date.isoformat(),
+                         v.scheme, v.status,
                          inv.invalidated_at.isoformat() if inv else "", inv.reason if inv else ""])
     return buffer.getvalue()
 

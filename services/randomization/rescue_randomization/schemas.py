@@ -94,7 +94,7 @@ class RandomizationView(BaseModel):
             randomization_number=allocation.randomization_number,
             arm=allocation.arm,  # type: ignore[arg-type]
             stratum=dict(allocation.stratum), allocated_at=allocation.allocated_at,
-            randomization_date=allocation.allocated_at.date(), scheme=allocation.scheme,
+            randomization_date=allocation.randomization_date, scheme=allocation.scheme,
             protocol_version=allocation.protocol_version, allocated_by=allocation.allocated_by,
             status="invalidated" if invalidation else "valid", invalidation=invalidation)
 

@@ -117,6 +117,8 @@ class Allocation(SQLModel, table=True):
     planned_maintenance: str | None = Field(default=None, max_length=50)
     consent_confirmed: bool
     allocated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    randomization_date: date = Field(description="The allocation's date in the trial's time "
+                                                 "zone: the PFS start date.")
     allocated_by: str = Field(max_length=200)
     invalidated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     invalidated_by: str | None = Field(default=None, max_length=200)

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from rescue_prediction.domain.kinetics import FAVORABLE_STANDARDIZED_MIN, KineticsResult
 from rescue_prediction.domain.protocol import KineticsSettings
 
-KelimSource = Literal["official_calculator", "local_estimate"]
+# Same order as the event contract: typing caches equal Literals (order ignored), so whichever
+# order is created first would otherwise decide the exported JSON Schema.
+KelimSource = Literal["local_estimate", "official_calculator"]
 
 
 class OfficialKelim(BaseModel):

@@ -119,13 +119,31 @@ async def test_a_conflicting_value_for_a_known_date_is_409_and_stores_nothing(
     assert [v["date"] for v in values] == [day(0), day(14)]
 
 
+async def test_the_same_number_with_another_detection_limit_qualifier_is_a_conflict(
+    prediction: RunningService, screened: Any,
+) -> None:
+    await screened("S01-0013")
+    below = {"date": day(0), "value": 5.0, "unit": "U/mL", "comparator": "<"}
+    first = await post(prediction, "S01-0013", {"chemotherapy_start_date": day(0),
+                                                "measurements": [below]})
+    assert first.status_code == 201, first.text
+    plain = {**below, "comparator": None}
+    response = await post(prediction, "S01-0013", {"chemotherapy_start_date": day(0),
+                                                   "measurements": [plain]})
+    assert response.status_code == 409, response.text
+    assert "< 5 U/mL" in response.json()["detail"]
+    [stored] = (await prediction.client.get("/v1/subjects/S01-0013/ca125",
+                                            headers=SITE_USER)).json()
+    assert stored["censoring"] == "below_detection_limit"
+
+
 @pytest.mark.parametrize(("measurement", "field", "rule"), [
     ({"date": day(14), "value": 0, "unit": "U/mL"}, "measurements.1.value", "greater_than"),
     ({"date": day(14), "value": -3, "unit": "U/mL"}, "measurements.1.value", "greater_than"),
     ({"date": day(14), "value": 1_000_001, "unit": "U/mL"}, "measurements.1.value",
      "less_than_equal"),
     ({"date": day(14), "value": 500, "unit": "mg/dL"}, "measurements.1.unit", "value_error"),
-    ({"date": str(date.today() + timedelta(days=1)), "value": 500, "unit": "U/mL"},
+    ({"date": str(date.today() + timedelta(days=2)), "value": 500, "unit": "U/mL"},
      "measurements.1.date", "value_error"),
     ({"date": day(-15), "value": 500, "unit": "U/mL"}, "measurements.1.date", "before_window"),
     ({"date": day(14), "value": 500, "unit": "U/mL", "loinc": "11210-2"},

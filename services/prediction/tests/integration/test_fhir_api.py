@@ -144,6 +144,10 @@ def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
      "Observation.effectiveDateTime", "future"),
     (_with(("effectiveDateTime",), "2026-02-31"), "invalid", "Observation.effectiveDateTime",
      "DateTime"),
+    (_with(("effectiveDateTime",), "2026-02"), "value", "Observation.effectiveDateTime",
+     "not a full date"),
+    (_with(("effectiveDateTime",), "2026"), "value", "Observation.effectiveDateTime",
+     "not a full date"),
     (_with(("status",), "preliminary"), "value", "Observation.status", "final"),
     (_with(("colour",), "red"), "invalid", "Observation.colour", "Extra"),
     ({"resourceType": "Patient", "id": "S01-0103"}, "not-supported", "Observation",
@@ -226,3 +230,29 @@ async def test_a_retried_bundle_with_the_same_idempotency_key_is_replayed(
     assert retry.json() == first.json()
     assert [e["response"]["status"] for e in retry.json()["entry"]] == ["201 Created"] * 2
     assert len(await ca125(prediction, "S01-0107")) == 2
+
+
+async def test_a_start_date_leaving_a_stored_fhir_value_before_the_window_is_refused(
+    prediction: RunningService, screened: Any,
+) -> None:
+    await screened("S01-0107")
+    # FHIR carries no chemotherapy start: the value waits, then the start must accommodate it.
+    assert (await send(prediction, "/v1/fhir/Observation",
+                       observation("S01-0107", -30, 900.0))).status_code == 201
+    response = await prediction.client.post(
+        "/v1/subjects/S01-0107/ca125", headers=SITE_USER,
+        json={"chemotherapy_start_date": str(START), "measurements": []})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["field"], error["rule"]) == ("chemotherapy_start_date", "before_window")
+    subject = (await prediction.client.get("/v1/subjects/S01-0107/ca125",
+                                           headers=SITE_USER)).json()
+    assert [m["day"] for m in subject] == [None]  # still no start recorded
+    await start_chemo_at(prediction, "S01-0107", START - timedelta(days=30))
+
+
+async def start_chemo_at(service: RunningService, subject_id: str, start: date) -> None:
+    response = await service.client.post(
+        f"/v1/subjects/{subject_id}/ca125", headers=SITE_USER,
+        json={"chemotherapy_start_date": str(start), "measurements": []})
+    assert response.status_code == 201, response.text

@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from randomization_support import (
@@ -55,6 +56,9 @@ async def test_a_randomizable_subject_is_allocated_once_with_her_stratum(
     assert body["scheme"] == "permuted_blocks" and body["status"] == "valid"
     allocated_at = datetime.fromisoformat(body["allocated_at"])
     assert abs((datetime.now(UTC) - allocated_at).total_seconds()) < 600
+    # The PFS start date is the allocation's date in the trial's time zone (Seoul), not UTC's.
+    assert body["randomization_date"] == allocated_at.astimezone(
+        ZoneInfo("Asia/Seoul")).date().isoformat()
     for headers in (SITE_USER, MONITOR, STATISTICIAN):
         read = await randomization.client.get("/v1/randomizations/S01-0001", headers=headers)
         assert read.json() == body
