@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from rescue_prediction import api, calculator_api, fhir_api, plot_api
+from rescue_prediction import api, calculator_api, corrections_api, fhir_api, plot_api
 from rescue_prediction.handlers import HANDLERS
 from rescue_prediction.settings import PredictionSettings
 from rescue_shared.contracts.registry import ELIGIBILITY
@@ -15,7 +15,8 @@ DEFINITION = ServiceDefinition(
     title="RESCUE prediction service",
     description="CA-125 kinetics (KELIM) and the complete-resection prediction.",
     migrations="rescue_prediction:migrations",
-    routers=[api.router, fhir_api.router, calculator_api.router, plot_api.router],
+    routers=[api.router, corrections_api.router, fhir_api.router, calculator_api.router,
+             plot_api.router],
     consumed_topics=[ELIGIBILITY.name],
     handlers=HANDLERS,
 )

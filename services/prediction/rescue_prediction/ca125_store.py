@@ -38,7 +38,8 @@ class Conflict:
 
     def message(self) -> str:
         return (f"CA-125 on {self.date} is already recorded as {self.stored}; {self.sent} "
-                "conflicts (one value per day; correct it at the source)")
+                "conflicts (one value per day; to correct the stored one, "
+                "POST /v1/subjects/{id}/ca125/corrections with a reason)")
 
 
 def _shown(value: NormalisedCa125 | Ca125Measurement) -> str:

@@ -206,3 +206,30 @@ class KelimBatchResult(BaseModel):
     window_days: float
     assumptions: list[str]
     results: list[SeriesResult]
+
+
+class Ca125CorrectionIn(MeasurementIn):
+    """The corrected result for a day already recorded, and why it is corrected."""
+
+    reason: str = Field(min_length=10, max_length=2000, pattern=r"\S+\s+\S+\s+\S+",
+                        description="Why the stored value was wrong (at least three words).")
+
+
+class Ca125CorrectionView(BaseModel):
+    date: date
+    previous_value_u_ml: float
+    previous_original: str = Field(description="The earlier value as the site sent it.")
+    previous_censoring: str | None
+    value_u_ml: float
+    original: str
+    censoring: str | None
+    reason: str
+    corrected_by: str
+    corrected_at: datetime
+
+
+class Ca125CorrectionReceipt(BaseModel):
+    subject_id: str
+    correction: Ca125CorrectionView
+    prediction: PredictionView | None
+    new_prediction_version: bool

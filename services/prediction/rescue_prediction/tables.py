@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rescue_shared.db.platform_tables import utc_column, utcnow
@@ -44,6 +44,30 @@ class Ca125Measurement(SQLModel, table=True):
     fhir_id: str | None = Field(default=None, max_length=100)
     received_by: str = Field(max_length=200)
     received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class Ca125Correction(SQLModel, table=True):
+    """A correction of a stored CA-125 value: what it was, what it became, who, when and why.
+
+    The measurement row holds the corrected value; these rows keep every earlier one.
+    """
+
+    __tablename__ = "prediction_ca125_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_id: str = Field(max_length=100, index=True)
+    effective_date: date
+    previous_value_u_ml: float
+    previous_original_value: float
+    previous_original_unit: str = Field(max_length=40)
+    previous_censoring: str | None = Field(default=None, max_length=40)
+    value_u_ml: float
+    original_value: float
+    original_unit: str = Field(max_length=40)
+    censoring: str | None = Field(default=None, max_length=40)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    corrected_by: str = Field(max_length=200)
+    corrected_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class ExternalKelim(SQLModel, table=True):
