@@ -279,3 +279,28 @@ async def test_the_trial_team_lists_every_randomization_and_the_export_is_audite
     assert [(e["details"]["format"], e["details"]["rows"]) for e in exports] == [
         ("json", 2), ("csv", 2)]
     assert_problem(await randomization.client.get("/v1/randomizations", headers=SITE_USER), 403)
+
+
+async def test_news_against_a_randomized_subject_is_put_before_the_monitors(
+    randomization: RunningService, deliver: Any, randomize: Randomize,
+) -> None:
+    screening = screened("S01-0301")
+    await deliver(screening, confirmed(screening), predicted("S01-0301"))
+    allocated = (await randomize("S01-0301")).json()
+
+    await deliver(rejected(screening), predicted("S01-0301", version=2,
+                                                 classification="not_highly_likely"))
+
+    findings = [e for e in await audit_entries(randomization)
+                if e["type"] == "post_randomization_finding"]
+    assert [(f["subject_id"], f["details"]["finding"]) for f in findings] == [
+        ("S01-0301", "eligibility rejected: INC-05 not met: complete resection not highly "
+                     "likely"),
+        ("S01-0301", "prediction version 2 is not_highly_likely")]
+    assert all(f["details"]["randomization_number"] == allocated["randomization_number"]
+               for f in findings)
+    # Her allocation stands until an investigator invalidates it.
+    read = await randomization.client.get("/v1/randomizations/S01-0301", headers=SITE_USER)
+    assert read.json() == allocated
+    verify = (await randomization.client.get("/v1/audit/verify", headers=MONITOR)).json()
+    assert verify["valid"] is True
