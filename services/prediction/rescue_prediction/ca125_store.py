@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from rescue_prediction.domain.units import NormalisedCa125
 from rescue_prediction.predictions import measurements_of, protocol
-from rescue_prediction.tables import Ca125Measurement, PredictionSubject
+from rescue_prediction.tables import Ca125Correction, Ca125Measurement, PredictionSubject
 from rescue_shared.auth import Principal
 from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.http.problems import Problem
@@ -97,6 +97,24 @@ async def find_conflicts(uow: UnitOfWork, subject_id: str,
         if (stored.value_u_ml, stored.censoring) != (sent.value_u_ml, sent.censoring):
             conflicts.append(Conflict(item.field, d, _shown(stored), _shown(sent)))
     return conflicts
+
+
+def correct(uow: UnitOfWork, measurement: Ca125Measurement, new: NormalisedCa125, reason: str,
+            corrected_by: str) -> Ca125Correction:
+    """Give the stored measurement its corrected value; the earlier one goes to the history."""
+    correction = Ca125Correction(
+        subject_id=measurement.subject_id, effective_date=measurement.effective_date,
+        previous_value_u_ml=measurement.value_u_ml,
+        previous_original_value=measurement.original_value,
+        previous_original_unit=measurement.original_unit,
+        previous_censoring=measurement.censoring, value_u_ml=new.value_u_ml,
+        original_value=new.original_value, original_unit=new.original_unit,
+        censoring=new.censoring, reason=reason, corrected_by=corrected_by)
+    measurement.value_u_ml, measurement.censoring = new.value_u_ml, new.censoring
+    measurement.original_value, measurement.original_unit = new.original_value, new.original_unit
+    measurement.loinc = new.loinc
+    uow.session.add_all([correction, measurement])
+    return correction
 
 
 async def store(uow: UnitOfWork, subject_id: str, incoming: list[Incoming],

@@ -70,18 +70,7 @@ async def correct_ca125(
                       f"{measurement.value_u_ml:g} U/mL", errors=[{
                           "field": "value", "rule": "unchanged",
                           "message": "the corrected value equals the stored one"}])
-    correction = Ca125Correction(
-        subject_id=subject_id, effective_date=body.date,
-        previous_value_u_ml=measurement.value_u_ml,
-        previous_original_value=measurement.original_value,
-        previous_original_unit=measurement.original_unit,
-        previous_censoring=measurement.censoring, value_u_ml=new.value_u_ml,
-        original_value=new.original_value, original_unit=new.original_unit,
-        censoring=new.censoring, reason=body.reason.strip(), corrected_by=principal.sub)
-    measurement.value_u_ml, measurement.censoring = new.value_u_ml, new.censoring
-    measurement.original_value, measurement.original_unit = new.original_value, new.original_unit
-    measurement.loinc = new.loinc
-    uow.session.add_all([correction, measurement])
+    correction = ca125_store.correct(uow, measurement, new, body.reason.strip(), principal.sub)
     record, new_version = await recompute(uow, subject, "correction")
     await uow.commit()
     return Ca125CorrectionReceipt(

@@ -17,6 +17,7 @@ from rescue_prediction import ca125_store
 from rescue_prediction.api import SiteWriter
 from rescue_prediction.ca125_store import Incoming
 from rescue_prediction.fhir_mapping import (
+    CORRECTING_STATUS,
     FHIR_JSON,
     FhirRejected,
     Issue,
@@ -25,7 +26,7 @@ from rescue_prediction.fhir_mapping import (
     parse_bundle,
     parse_observation,
 )
-from rescue_prediction.predictions import recompute
+from rescue_prediction.predictions import measurements_of, recompute
 from rescue_prediction.tables import PredictionSubject
 from rescue_shared.auth import Principal
 from rescue_shared.service import UoW
@@ -87,16 +88,28 @@ async def _store(uow: UoW, principal: Principal,
     if issues:
         raise FhirRejected(status if status == 404 else 422, issues)
     fresh: list[bool] = []
+    corrections: dict[str, ParsedObservation] = {}
     for subject_id, items in by_subject.items():
         incoming = [Incoming(o.path, o.value, "fhir", o.fhir_id) for o in items]
         conflicts = await ca125_store.find_conflicts(uow, subject_id, incoming)
-        issues += [Issue("conflict", f"{c.field}.valueQuantity: {c.message()}",
-                         f"{c.field}.valueQuantity") for c in conflicts]
+        by_path = {o.path: o for o in items}
+        for c in conflicts:
+            if by_path[c.field].status in CORRECTING_STATUS:
+                corrections[c.field] = by_path[c.field]  # the lab corrected its own result
+            else:
+                issues.append(Issue("conflict", f"{c.field}.valueQuantity: {c.message()} (or "
+                                                "send it with status corrected)",
+                                    f"{c.field}.valueQuantity"))
     if issues:
         raise FhirRejected(409, issues)
     added: set[str] = set()
     for subject_id, items in by_subject.items():
+        if corrected := [o for o in items if o.path in corrections]:
+            await _apply_corrections(uow, principal, subject_id, corrected)
+            added.update(o.path for o in corrected)
         for obs in items:
+            if obs.path in corrections:
+                continue
             stored = await ca125_store.store(
                 uow, subject_id, [Incoming(obs.path, obs.value, "fhir", obs.fhir_id)],
                 principal.sub)
@@ -107,6 +120,16 @@ async def _store(uow: UoW, principal: Principal,
     await uow.commit()
     fresh = [o.path in added for o in parsed]
     return fresh
+
+
+async def _apply_corrections(uow: UoW, principal: Principal, subject_id: str,
+                             corrected: list[ParsedObservation]) -> None:
+    measurements = {m.effective_date: m for m in await measurements_of(uow, subject_id)}
+    for obs in corrected:
+        reason = (f"FHIR Observation {obs.fhir_id or '(no id)'} sent with status {obs.status} "
+                  "by the laboratory")
+        ca125_store.correct(uow, measurements[obs.value.effective_date], obs.value, reason,
+                            principal.sub)
 
 
 def _location(obs: ParsedObservation) -> str:

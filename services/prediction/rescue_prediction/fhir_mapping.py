@@ -32,6 +32,7 @@ FHIR_JSON = "application/fhir+json"
 LOINC_SYSTEM = "http://loinc.org"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 ACCEPTED_STATUS = ("final", "amended", "corrected")
+CORRECTING_STATUS = ("amended", "corrected")  # replace a stored value of the same day
 IssueCode = Literal["invalid", "value", "required", "not-supported", "not-found", "conflict",
                     "structure"]
 
@@ -49,6 +50,7 @@ class ParsedObservation:
     subject_id: str
     fhir_id: str | None
     value: NormalisedCa125
+    status: str = "final"  # amended / corrected: replaces a stored value of the same day
 
 
 class FhirRejected(Exception):
@@ -178,7 +180,7 @@ def parse_observation(resource: Any, p: str = "Observation") -> ParsedObservatio
     normalised = normalise_observation(Ca125Observation(
         effective_date=day, value=value, unit=unit, loinc=loinc,
         comparator=comparator))  # type: ignore[arg-type]
-    return ParsedObservation(p, subject_id, obs.id, normalised)
+    return ParsedObservation(p, subject_id, obs.id, normalised, str(obs.status))
 
 
 def parse_bundle(resource: Any) -> tuple[str, list[ParsedObservation]]:

@@ -256,3 +256,23 @@ async def start_chemo_at(service: RunningService, subject_id: str, start: date) 
         f"/v1/subjects/{subject_id}/ca125", headers=SITE_USER,
         json={"chemotherapy_start_date": str(start), "measurements": []})
     assert response.status_code == 201, response.text
+
+
+async def test_a_corrected_observation_replaces_the_value_and_keeps_the_earlier_one(
+    prediction: RunningService, screened: Any,
+) -> None:
+    await screened("S01-0108")
+    await start_chemo(prediction, "S01-0108")
+    assert (await send(prediction, "/v1/fhir/Observation",
+                       observation("S01-0108", 14, 812.0, id="lab-1"))).status_code == 201
+    corrected = observation("S01-0108", 14, 81.2, id="lab-1", status="corrected")
+    response = await send(prediction, "/v1/fhir/Observation", corrected)
+    assert response.status_code == 201, response.text
+    assert [m["value_u_ml"] for m in await ca125(prediction, "S01-0108")] == [81.2]
+    [history] = (await prediction.client.get("/v1/subjects/S01-0108/ca125/corrections",
+                                             headers=SITE_USER)).json()
+    assert (history["previous_value_u_ml"], history["value_u_ml"]) == (812.0, 81.2)
+    assert "lab-1" in history["reason"] and "corrected" in history["reason"]
+    # A final result that differs is still a conflict: only the lab's correction replaces.
+    final = observation("S01-0108", 14, 90.0)
+    assert (await send(prediction, "/v1/fhir/Observation", final)).status_code == 409
