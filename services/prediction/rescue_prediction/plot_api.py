@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +17,13 @@ from rescue_shared.service import UoW
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
 MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
+# One figure at a time: the SVG settings go through matplotlib's process-wide rcParams.
+_FIGURE_LOCK = threading.Lock()
+
+
+def _render_alone(*args: object) -> bytes:
+    with _FIGURE_LOCK:
+        return render_ca125_plot(*args)  # type: ignore[arg-type]
 
 
 async def _plot(subject_id: str, principal: AnyTrialRole, uow: UoW, fmt: PlotFormat) -> Response:
@@ -27,7 +36,7 @@ async def _plot(subject_id: str, principal: AnyTrialRole, uow: UoW, fmt: PlotFor
     fit = fit_k(points_from_observations(values, start), proto.kinetics_settings()) if start \
         else None
     uln = proto.gcig.uln_u_ml_default.value
-    content = await run_in_threadpool(render_ca125_plot, subject_id, values, start, fit, uln, fmt)
+    content = await run_in_threadpool(_render_alone, subject_id, values, start, fit, uln, fmt)
     return Response(content, media_type=MEDIA[fmt])
 
 
