@@ -14,10 +14,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+from sqlmodel import col, func, select
 
 from rescue_shared.auth.mint import mint_token
+from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.contracts.registry import parse_event
 from rescue_shared.db.migrations import upgrade_to_head
+from rescue_shared.db.platform_tables import OutboxMessage
 from rescue_shared.service import ServiceDefinition, create_service_app
 from rescue_shared.settings import LOCAL_DEV_JWT_SECRET, ServiceSettings
 
@@ -86,3 +91,31 @@ def settings_for(settings_cls: type[ServiceSettings], **values: Any) -> ServiceS
     """Settings of a service under test (fast retries, explicit values over the environment)."""
     defaults: dict[str, Any] = {"consumer_retry_backoff_seconds": 0.05, "outbox_sweep_seconds": 0.5}
     return settings_cls(**{**defaults, **values})
+
+
+async def published_events(service: RunningService, topic: str) -> list[EventEnvelope[Any]]:
+    """Every event on the service's `topic` (base name) once its outbox has drained, in order of
+    occurrence: what the other services will read."""
+    async def drained() -> bool:
+        async with service.app.state.database.session() as session:
+            return (await session.exec(select(func.count()).select_from(OutboxMessage).where(
+                col(OutboxMessage.published_at).is_(None)))).one() == 0
+
+    await eventually(drained, description="outbox drained")
+    reader = AIOKafkaConsumer(service.settings.topic(topic),
+                              bootstrap_servers=service.settings.kafka_bootstrap_servers,
+                              enable_auto_commit=False, auto_offset_reset="earliest")
+    await reader.start()
+    try:
+        async def assigned() -> bool:
+            return bool(reader.assignment())
+
+        await eventually(assigned, description="partitions assigned")
+        end = await reader.end_offsets(list(reader.assignment()))
+        records = []
+        while [tp for tp, offset in end.items() if await reader.position(tp) < offset]:
+            for batch in (await reader.getmany(timeout_ms=500)).values():
+                records += batch
+        return sorted((parse_event(r.value) for r in records), key=lambda e: e.occurred_at)
+    finally:
+        await reader.stop()

@@ -7,6 +7,7 @@ here: the fit excludes them and reports why, which is what a cohort analysis nee
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import date
 
 from fastapi import APIRouter
@@ -100,9 +101,6 @@ def _batch(body: KelimBatchRequest) -> KelimBatchResult:
         protocol_version=proto.protocol_version, method=METHOD_LABEL,
         k_ref_per_day=settings.k_ref_per_day, window_days=settings.window_days,
         assumptions=list(settings.assumptions),
-        results=[SeriesResult(
-            id=s.id, status=r.status, k_per_day=r.k_per_day, half_life_days=r.half_life_days,
-            standardized=r.standardized, favorable=r.favorable, n_used=r.n_used,
-            n_excluded=r.n_excluded, r_squared=r.r_squared, residual_sd_log=r.residual_sd_log,
-            missing=r.missing) for s, r in zip(body.series, results, strict=True)],
+        results=[SeriesResult(id=s.id, **asdict(r))
+                 for s, r in zip(body.series, results, strict=True)],
     )

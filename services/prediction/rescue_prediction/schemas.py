@@ -186,6 +186,8 @@ class KelimBatchRequest(BaseModel):
 
 
 class SeriesResult(BaseModel):
+    """One series' figures: `domain.kinetics_batch.KineticsSummary` with the caller's id."""
+
     id: str
     status: Literal["estimated", "insufficient_data"]
     k_per_day: float | None

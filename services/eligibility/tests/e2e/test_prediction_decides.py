@@ -7,17 +7,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from harness import ELIGIBLE_FACTS, SITE_USER
-from sqlmodel import col, func, select
 
 from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.settings import EligibilitySettings
-from rescue_shared.contracts import new_event, parse_event
+from rescue_shared.contracts import new_event
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.events import PredictionCompleted
-from rescue_shared.db.platform_tables import OutboxMessage
-from rescue_shared.testing import RunningService, eventually, run_service, settings_for
+from rescue_shared.testing import (
+    RunningService,
+    eventually,
+    published_events,
+    run_service,
+    settings_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -57,30 +61,8 @@ async def deliver(service: RunningService, *events: EventEnvelope[Any]) -> None:
 
 async def emitted(service: RunningService, subject_id: str) -> list[str]:
     """Event types the service published for the subject (after its outbox has drained)."""
-    async def drained() -> bool:
-        async with service.app.state.database.session() as session:
-            return (await session.exec(select(func.count()).select_from(OutboxMessage).where(
-                col(OutboxMessage.published_at).is_(None)))).one() == 0
-
-    await eventually(drained, description="outbox drained")
-    topic = service.settings.topic("rescue.eligibility.v1")
-    reader = AIOKafkaConsumer(topic, bootstrap_servers=service.settings.kafka_bootstrap_servers,
-                              enable_auto_commit=False, auto_offset_reset="earliest")
-    await reader.start()
-    try:
-        async def assigned() -> bool:
-            return bool(reader.assignment())
-
-        await eventually(assigned, description="partitions assigned")
-        end = await reader.end_offsets(list(reader.assignment()))
-        records = []
-        while [tp for tp, offset in end.items() if await reader.position(tp) < offset]:
-            for batch in (await reader.getmany(timeout_ms=500)).values():
-                records += batch
-        events = sorted((parse_event(r.value) for r in records), key=lambda e: e.occurred_at)
-        return [e.event_type for e in events if e.subject_id == subject_id]
-    finally:
-        await reader.stop()
+    events = await published_events(service, "rescue.eligibility.v1")
+    return [e.event_type for e in events if e.subject_id == subject_id]
 
 
 async def screen(service: RunningService, subject_id: str) -> str:

@@ -8,17 +8,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from randomization_support import MONITOR, SITE_USER, confirmed, predicted, screened
-from sqlmodel import col, func, select
+from sqlmodel import select
 
 from rescue_randomization.app import DEFINITION
 from rescue_randomization.settings import RandomizationSettings
 from rescue_randomization.tables import Allocation
-from rescue_shared.contracts import parse_event
 from rescue_shared.contracts.envelope import EventEnvelope
-from rescue_shared.db.platform_tables import OutboxMessage
-from rescue_shared.testing import RunningService, eventually, run_service, settings_for
+from rescue_shared.testing import (
+    RunningService,
+    eventually,
+    published_events,
+    run_service,
+    settings_for,
+)
 
 pytestmark = pytest.mark.e2e
 TOPICS = {"eligibility": "rescue.eligibility.v1", "prediction": "rescue.prediction.v1"}
@@ -51,29 +55,7 @@ async def publish(service: RunningService, *events: EventEnvelope[Any]) -> None:
 
 async def randomization_topic(service: RunningService) -> list[EventEnvelope[Any]]:
     """Every event on the randomization topic once the service's outbox has drained."""
-    async def drained() -> bool:
-        async with service.app.state.database.session() as session:
-            return (await session.exec(select(func.count()).select_from(OutboxMessage).where(
-                col(OutboxMessage.published_at).is_(None)))).one() == 0
-
-    await eventually(drained, description="outbox drained")
-    reader = AIOKafkaConsumer(service.settings.topic("rescue.randomization.v1"),
-                              bootstrap_servers=service.settings.kafka_bootstrap_servers,
-                              enable_auto_commit=False, auto_offset_reset="earliest")
-    await reader.start()
-    try:
-        async def assigned() -> bool:
-            return bool(reader.assignment())
-
-        await eventually(assigned, description="partitions assigned")
-        end = await reader.end_offsets(list(reader.assignment()))
-        records = []
-        while [tp for tp, offset in end.items() if await reader.position(tp) < offset]:
-            for batch in (await reader.getmany(timeout_ms=500)).values():
-                records += batch
-        return [parse_event(r.value) for r in records]
-    finally:
-        await reader.stop()
+    return await published_events(service, "rescue.randomization.v1")
 
 
 async def duplicates(service: RunningService) -> float:
