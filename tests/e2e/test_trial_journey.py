@@ -20,9 +20,7 @@ from typing import Any
 import pytest
 import time_machine
 from harness import ELIGIBLE_FACTS, Platform
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.statistics import logrank_test
-from pandas import DataFrame
+from survival_check import assert_matches_lifelines
 
 from rescue_shared.clock import today_in
 from rescue_shared.testing import auth, eventually
@@ -220,24 +218,10 @@ async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
     assert analysis_response.status_code == 200, analysis_response.text
     analysis = analysis_response.json()
 
-    frame = DataFrame({
-        "time": [p.day + 1 for p in randomized],
-        "event": [int(p.outcome != "censored") for p in randomized],
-        "scs": [int(arms[p.subject_id] == "SCS_CHEMO") for p in randomized]})
     assert analysis["n"] == len(randomized)
-    scs, chemo = frame[frame["scs"] == 1], frame[frame["scs"] == 0]
-    for summary, part in zip(analysis["arms"], (scs, chemo), strict=True):
-        kmf = KaplanMeierFitter().fit(part["time"], part["event"])
-        assert (summary["n"], summary["events"]) == (len(part), int(part["event"].sum()))
-        assert summary["median"]["days"] == pytest.approx(kmf.median_survival_time_)
-        one_year = next(lm for lm in summary["landmarks"] if lm["months"] == 12.0)
-        assert one_year["survival"] == pytest.approx(
-            float(kmf.survival_function_at_times(12 * 30.4375).iloc[0]))
-    expected = logrank_test(scs["time"], chemo["time"], scs["event"], chemo["event"])
-    assert analysis["logrank"]["test_statistic"] == pytest.approx(expected.test_statistic)
-    assert analysis["logrank"]["p_value"] == pytest.approx(expected.p_value)
-    cox = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
-    assert analysis["cox"]["hazard_ratio"] == pytest.approx(float(cox.hazard_ratios_["scs"]))
+    assert_matches_lifelines(analysis, [p.day + 1 for p in randomized],
+                             [int(p.outcome != "censored") for p in randomized],
+                             [arms[p.subject_id] for p in randomized], landmark_months=12.0)
 
     assert sensitivity["n"] == len(randomized) - 1
 

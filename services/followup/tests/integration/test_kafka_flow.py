@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.statistics import logrank_test
-from pandas import DataFrame
+from survival_check import assert_matches_lifelines
 
 from rescue_followup.app import DEFINITION
 from rescue_followup.settings import FollowupSettings
@@ -169,25 +167,7 @@ async def test_allocations_through_kafka_give_pfs_and_an_analysis_matching_lifel
         assert pfs["end_date"] == (randomized(i) + dt.timedelta(days=last)).isoformat()
 
     analysis = (await followup.client.get("/v1/analysis/pfs", headers=STATISTICIAN)).json()
-    frame = DataFrame({"time": durations, "event": observed,
-                       "scs": [int(arm == "SCS_CHEMO") for arm, _, _, _ in PLAN]})
-    scs, chemo = frame[frame["scs"] == 1], frame[frame["scs"] == 0]
-    for summary, part in zip(analysis["arms"], (scs, chemo), strict=True):
-        kmf = KaplanMeierFitter().fit(part["time"], part["event"])
-        assert (summary["n"], summary["events"]) == (len(part), int(part["event"].sum()))
-        assert summary["median"]["days"] == pytest.approx(kmf.median_survival_time_)
-        six_months = next(lm for lm in summary["landmarks"] if lm["months"] == 6.0)
-        assert six_months["survival"] == pytest.approx(
-            float(kmf.survival_function_at_times(6 * 30.4375).iloc[0]))
-    expected = logrank_test(scs["time"], chemo["time"], scs["event"], chemo["event"])
-    assert analysis["logrank"]["test_statistic"] == pytest.approx(expected.test_statistic)
-    assert analysis["logrank"]["p_value"] == pytest.approx(expected.p_value)
-    cox = CoxPHFitter().fit(frame, duration_col="time", event_col="event")
-    assert analysis["cox"]["hazard_ratio"] == pytest.approx(float(cox.hazard_ratios_["scs"]))
-    assert analysis["cox"]["p_value"] == pytest.approx(float(cox.summary.loc["scs", "p"]))
-    at_six = next(p for p in analysis["at_risk"] if p["months"] == 6.0)
-    assert at_six["at_risk"] == {"SCS_CHEMO": int((scs["time"] >= 182.625).sum()),
-                                 "CHEMO": int((chemo["time"] >= 182.625).sum())}
+    assert_matches_lifelines(analysis, durations, observed, [arm for arm, _, _, _ in PLAN])
 
     events = await announced_progressions(
         kafka_bootstrap, f"{topic_namespace}rescue.followup.v1", sum(observed))
