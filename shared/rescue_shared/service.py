@@ -19,6 +19,7 @@ from rescue_shared.auth.tokens import TokenVerifier
 from rescue_shared.db.engine import Database
 from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.http import health
+from rescue_shared.http.guards import BodyLimitMiddleware, UnhandledErrorMiddleware
 from rescue_shared.http.idempotency import IdempotencyMiddleware
 from rescue_shared.http.observability import RequestObservabilityMiddleware
 from rescue_shared.http.problems import install_problem_handlers
@@ -42,6 +43,9 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     consumed_topics: Sequence[str] = ()
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    # Path prefixes of bulk routes (cohorts, posted data sets): their bodies may reach
+    # `max_bulk_request_body_bytes` instead of `max_request_body_bytes`.
+    bulk_paths: Sequence[str] = ()
 
 
 async def _stop_task(task: asyncio.Task[None] | None, stop: object) -> None:
@@ -98,7 +102,12 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.state.metrics = metrics
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
+    # Outermost last: correlation id → last-resort errors → body cap → idempotency → routes.
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes,
+                       bulk_limit=settings.max_bulk_request_body_bytes,
+                       bulk_paths=definition.bulk_paths)
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
     app.include_router(health.router)
     for router in definition.routers:

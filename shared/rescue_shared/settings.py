@@ -65,6 +65,13 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = Field(None, description="Required `iss` claim, when set.")
     jwt_audience: str | None = Field(None, description="Required `aud` claim, when set.")
 
+    max_request_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body (bytes) on ordinary routes; 413 "
+                                        "beyond, before the body is read further.")
+    max_bulk_request_body_bytes: int = Field(
+        67_108_864, ge=1024, description="Largest request body (bytes) on bulk routes (cohort "
+                                         "calculators, posted data sets).")
+
     log_level: str = Field("INFO", description="Python log level.")
     idempotency_claim_ttl_seconds: float = Field(
         60.0, gt=0, description="After this, an unfinished Idempotency-Key claim may be retaken."

@@ -19,6 +19,7 @@ DEFINITION = ServiceDefinition(
              plot_api.router],
     consumed_topics=[ELIGIBILITY.name],
     handlers=HANDLERS,
+    bulk_paths=["/v1/kelim/batch"],
 )
 
 

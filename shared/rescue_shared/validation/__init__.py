@@ -1,0 +1,1 @@
+"""Validation rules shared by the services' request schemas."""
