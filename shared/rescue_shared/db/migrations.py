@@ -7,11 +7,13 @@ script and the platform tables (outbox, inbox, idempotency) four times.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -31,6 +33,12 @@ async def upgrade_to_head(database_url: str, script_location: str) -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(database_url, script_location), "head")
 
 
+def migration_lock_key(script_location: str) -> int:
+    """The PostgreSQL advisory lock a service's migrations run under (signed 64-bit)."""
+    digest = hashlib.sha256(f"rescue-migrate:{script_location}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def run_alembic_env() -> None:
     """Body of every service's migrations/env.py (online mode, async engine)."""
     config = context.config
@@ -47,10 +55,18 @@ def run_alembic_env() -> None:
         with context.begin_transaction():
             context.run_migrations()
 
+    lock_key = migration_lock_key(config.get_main_option("script_location") or "migrations")
+
     async def _run() -> None:
         engine = build_engine(url)
         try:
             async with engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Replicas starting together migrate one after the other: the lock lasts
+                    # until this transaction (the whole upgrade) commits; the next one then
+                    # finds nothing left to do. SQLite's BEGIN IMMEDIATE serializes by itself.
+                    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                             {"key": lock_key})
                 await connection.run_sync(_migrate)
                 await connection.commit()
         finally:

@@ -3,18 +3,26 @@
 It wakes as soon as a unit of work commits events (no polling delay), and re-checks every
 `outbox_sweep_seconds` for rows committed by other replicas. When Kafka is unreachable, rows stay
 in the outbox and the relay retries with exponential backoff; nothing committed is lost.
+
+Order with several replicas (PostgreSQL): each pass first takes a transaction-scoped advisory lock
+of the service's outbox, so one relay at a time publishes, in id order; a replica that finds the
+lock taken tries again shortly. A subject's writes are serialized by the row locks of her own
+records, so her rows get ids in commit order and leave in that order whichever replica relays
+them. (Claiming batches with SKIP LOCKED alone would let two relays send one subject's later
+event before her earlier one.) Several replicas need PostgreSQL: a SQLite file serves one process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
 
 from aiokafka import AIOKafkaProducer
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from rescue_shared.contracts.registry import TOPICS
 from rescue_shared.db.engine import Database
@@ -26,6 +34,17 @@ from rescue_shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
+# How soon a replica that found another one publishing tries again.
+BUSY_RETRY_SECONDS = 0.05
+
+
+def advisory_lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a PostgreSQL advisory lock named `name`."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class OutboxBusy(Exception):
+    """Another replica holds the outbox's publishing lock."""
 
 
 class OutboxRelay:
@@ -37,6 +56,7 @@ class OutboxRelay:
         self._metrics = metrics
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
+        self._lock_key = advisory_lock_key(f"rescue-outbox:{settings.service_name}")
 
     async def run(self) -> None:
         """Publish until `stop()`; survives broker outages."""
@@ -48,6 +68,8 @@ class OutboxRelay:
                 failures = 0
                 if published < self._settings.outbox_batch_size:
                     await self._wait_for_work(self._settings.outbox_sweep_seconds)
+            except OutboxBusy:
+                await self._wait_for_work(BUSY_RETRY_SECONDS, wake_on_commit=False)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -66,8 +88,8 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows in id order; returns how many went out.
 
-        PostgreSQL: the batch is claimed with FOR UPDATE SKIP LOCKED and marked in the same
-        transaction, so replicas sharing the outbox never publish the same row concurrently.
+        PostgreSQL: under the outbox's advisory lock (`OutboxBusy` when another replica holds
+        it), the batch is claimed FOR UPDATE and marked in the same transaction.
         SQLite: a transaction there locks the whole database, so rows are read, sent outside any
         transaction, then marked (one relay per SQLite file, so nobody else claims them).
         """
@@ -80,6 +102,10 @@ class OutboxRelay:
         async with self._database.session() as session:
             if self._database.is_postgresql:
                 async with session.begin():
+                    held = (await session.exec(
+                        select(func.pg_try_advisory_xact_lock(self._lock_key)))).one()
+                    if not held:
+                        raise OutboxBusy()
                     rows = list((await session.exec(query.with_for_update(skip_locked=True))).all())
                     published, error = await self._send_in_order(rows)
                     self._mark(rows, published, error)
