@@ -11,10 +11,12 @@ from sqlmodel import col, select
 from rescue_eligibility.decisions import decide
 from rescue_eligibility.domain.evaluation import ScreeningResult, screen
 from rescue_eligibility.schemas import ScreeningRequest, ScreeningView, SubjectId
+from rescue_eligibility.subject_ids import cause_before_use, refuse, unavailable
 from rescue_eligibility.tables import EligibilitySubject, Screening
 from rescue_shared.auth import AnyTrialRole, Principal, ensure_same_site, require_roles
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.events import SubjectScreened
+from rescue_shared.db.insert_if_absent import get_or_insert_locked
 from rescue_shared.http.problems import Problem
 from rescue_shared.observability.context import current_correlation_id
 from rescue_shared.service import Settings, UoW
@@ -40,22 +42,36 @@ def screening_view(screening: Screening) -> ScreeningView:
 
 
 @router.post("/screenings", status_code=201, response_model=ScreeningView,
-             summary="Screen a candidate against the protocol's criteria")
+             summary="Screen a candidate against the protocol's criteria",
+             responses={422: {"description": "Invalid request, or a subject id the site may "
+                                             "not use (rule `unavailable`: the same answer "
+                                             "whatever the cause)",
+                              "content": {"application/problem+json": {"example": {
+                                  "type": "about:blank", "title": "Invalid request",
+                                  "status": 422, "detail": "invalid field(s): subject_id",
+                                  "instance": "/v1/screenings",
+                                  "errors": unavailable().extensions["errors"]}}}}})
 async def create_screening(
     body: ScreeningRequest, principal: Screener, uow: UoW, settings: Settings
 ) -> ScreeningView:
     """Judge the facts against every criterion of the protocol version in force.
 
     A subject may be re-screened; her latest screening counts. If a complete-resection
-    prediction is already known for her, the final decision is made at once.
+    prediction is already known for her, the final decision is made at once. A subject id the
+    site may not use (another site's subject, a reserved or confusable id) is refused with one
+    and the same 422 whatever the cause; the attempt is recorded for the monitors.
     """
     if principal.site_id is None:
         raise Problem(403, "Forbidden", "screening requires a token bound to a site (site_id)")
-    subject = await uow.session.get(EligibilitySubject, body.subject_id)
-    if subject is not None and subject.site_id != principal.site_id:
-        raise Problem(409, "Subject id in use",
-                      f"subject_id {body.subject_id} belongs to another site; "
-                      "site pseudonyms must be unique across the trial")
+    if cause := await cause_before_use(uow.session, body.subject_id):
+        await refuse(uow, principal, body.subject_id, "screening", cause)
+    # Concurrent first screenings of one subject: one inserts her row, every other waits on its
+    # lock and then finds it (no primary-key conflict); each is a screening of her history.
+    subject, _ = await get_or_insert_locked(
+        uow.session, EligibilitySubject, body.subject_id,
+        {"subject_id": body.subject_id, "site_id": principal.site_id})
+    if subject.site_id != principal.site_id:
+        await refuse(uow, principal, body.subject_id, "screening", "another_site")
     result = screen(body.facts, PROTOCOL_VERSION)
     screening = Screening(
         id=str(uuid.uuid4()), subject_id=body.subject_id, site_id=principal.site_id,
@@ -64,7 +80,6 @@ async def create_screening(
         facts=body.facts.known(), result=result.model_dump(mode="json"),
         final_decision=result.final_decision, screened_by=principal.sub,
     )
-    subject = subject or EligibilitySubject(subject_id=body.subject_id, site_id=principal.site_id)
     subject.latest_screening_id = screening.id
     uow.session.add_all([screening, subject])
     uow.emit(new_event(

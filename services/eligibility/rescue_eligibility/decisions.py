@@ -18,6 +18,7 @@ from rescue_shared.contracts.events import (
     EligibilityRejected,
     PredictionCompleted,
 )
+from rescue_shared.db.insert_if_absent import get_or_insert_locked
 from rescue_shared.db.platform_tables import utcnow
 from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.observability.context import current_correlation_id
@@ -57,12 +58,19 @@ def decide(uow: UnitOfWork, screening: Screening, subject: EligibilitySubject,
 
 
 async def on_prediction_completed(uow: UnitOfWork, event: EventEnvelope[Any]) -> None:
-    """Apply a prediction unless a newer one was already applied (versions may cross)."""
+    """Apply a prediction unless a newer one was already applied (versions may cross).
+
+    Order-independent: a prediction before any screening is stored and decides her screening
+    when it arrives (`decide` at screening time); an older version after a newer one changes
+    nothing."""
     prediction: PredictionCompleted = event.payload
-    subject = await uow.session.get(EligibilitySubject, event.subject_id)
-    if subject is None:
-        subject = EligibilitySubject(subject_id=event.subject_id, site_id=event.site_id)
-    elif subject.prediction_version is not None and (
+    # A prediction may come before her first screening (a replayed or overtaking event): it is
+    # kept on her row, created here, and her first screening is decided at once with it. The
+    # row is inserted or locked as a screening does, so the two never collide.
+    subject, _ = await get_or_insert_locked(
+        uow.session, EligibilitySubject, event.subject_id,
+        {"subject_id": event.subject_id, "site_id": event.site_id})
+    if subject.prediction_version is not None and (
         prediction.version <= subject.prediction_version
     ):
         return

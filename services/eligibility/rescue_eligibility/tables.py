@@ -47,3 +47,25 @@ class EligibilitySubject(SQLModel, table=True):
     prediction_id: str | None = Field(default=None, max_length=36)
     prediction_version: int | None = None
     prediction_classification: str | None = Field(default=None, max_length=40)
+
+
+class AccessRefusal(SQLModel, table=True):
+    """A subject id a caller was refused (another site's subject, a reserved or confusable id).
+
+    The caller only learns that the id cannot be used at her site; why is kept here for the
+    monitors (`GET /v1/access-refusals`): an attempt on another site's subject may be a typo, or
+    someone probing which pseudonyms exist.
+    """
+
+    __tablename__ = "eligibility_access_refusal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempted_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    actor: str = Field(max_length=200)
+    actor_roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    site_id: str | None = Field(default=None, max_length=100, index=True)
+    subject_id: str = Field(max_length=100, index=True)
+    action: str = Field(max_length=40, description="What was attempted, e.g. screening.")
+    cause: str = Field(max_length=40,
+                       description="another_site | reserved | confusable (never told the caller)")
+    correlation_id: str | None = Field(default=None, max_length=200)

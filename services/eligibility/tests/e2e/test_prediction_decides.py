@@ -12,6 +12,7 @@ from harness import ELIGIBLE_FACTS, SITE_USER
 
 from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.settings import EligibilitySettings
+from rescue_eligibility.tables import EligibilitySubject
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.events import PredictionCompleted
@@ -137,3 +138,26 @@ async def _decided(service: RunningService, subject_id: str) -> bool:
     history = (await service.client.get(f"/v1/subjects/{subject_id}/screenings",
                                         headers=SITE_USER)).json()
     return bool(history[-1]["final_decision"] == "eligible")
+
+
+async def test_a_prediction_before_any_screening_decides_her_first_screening_at_once(
+    eligibility: RunningService,
+) -> None:
+    """Reverse order (prediction, then screening) ends as the normal order does: the screening
+    is eligible, confirmed once, with the prediction's classification."""
+    await deliver(eligibility, prediction("S01-0104", 1, "highly_likely_complete_resection"))
+
+    async def stored() -> bool:
+        async with eligibility.app.state.database.session() as session:
+            subject = await session.get(EligibilitySubject, "S01-0104")
+        return subject is not None and subject.prediction_version == 1
+
+    await eventually(stored, description="prediction stored before any screening")
+    response = await eligibility.client.post("/v1/screenings", headers=SITE_USER, json={
+        "subject_id": "S01-0104", "screening_date": "2026-03-02", "facts": ELIGIBLE_FACTS})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["final_decision"] == "eligible" and body["decided_at"] is not None
+    assert body["prediction_classification"] == "highly_likely_complete_resection"
+    assert await emitted(eligibility, "S01-0104") == [
+        "eligibility.screened", "eligibility.confirmed"]

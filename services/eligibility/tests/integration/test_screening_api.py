@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -87,12 +89,83 @@ async def test_history_lists_every_screening_and_is_site_scoped(
     assert unknown.status_code == 404
 
 
-async def test_a_pseudonym_of_another_site_cannot_be_reused(eligibility: RunningService) -> None:
+async def attempt(service: RunningService, subject_id: str, headers: dict[str, str]) -> Any:
+    return await service.client.post("/v1/screenings", headers=headers, json={
+        "subject_id": subject_id, "screening_date": "2026-03-02", "facts": ELIGIBLE_FACTS})
+
+
+async def test_another_sites_subject_is_refused_exactly_as_any_unusable_id_and_audited(
+    eligibility: RunningService, caplog: pytest.LogCaptureFixture,
+) -> None:
     await screen(eligibility, "S01-0005")
-    response = await eligibility.client.post(
-        "/v1/screenings", headers=auth("S02", "investigator"),
-        json={"subject_id": "S01-0005", "screening_date": "2026-03-02", "facts": ELIGIBLE_FACTS})
-    assert response.status_code == 409
+    s02 = auth("S02", "investigator")
+    with caplog.at_level(logging.WARNING, logger="rescue_eligibility.subject_ids"):
+        another_sites = await attempt(eligibility, "S01-0005", s02)
+        reserved = await attempt(eligibility, "Unknown", s02)
+        confusable = await attempt(eligibility, "s01-0005", s02)
+
+    answers = [(r.status_code, r.headers["content-type"], r.content)
+               for r in (another_sites, reserved, confusable)]
+    assert answers[0] == answers[1] == answers[2]  # byte for byte: nothing tells her who exists
+    body = another_sites.json()
+    assert another_sites.status_code == 422
+    assert body["errors"] == [{"field": "subject_id", "rule": "unavailable", "message": (
+        "this subject id cannot be used at your site; choose another pseudonym")}]
+    assert "S01" not in another_sites.text and "another site" not in another_sites.text
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("S01-0005" in w and "another_site" in w for w in warnings)
+
+    refusals = await eligibility.client.get("/v1/access-refusals",
+                                            headers=auth(None, "monitor"))
+    assert refusals.status_code == 200
+    rows = refusals.json()
+    assert [(r["subject_id"], r["site_id"], r["action"], r["cause"]) for r in rows] == [
+        ("s01-0005", "S02", "screening", "confusable"),
+        ("Unknown", "S02", "screening", "reserved"),
+        ("S01-0005", "S02", "screening", "another_site")]
+    assert all(r["actor"] and r["actor_roles"] == ["investigator"] and r["attempted_at"]
+               for r in rows)
+    only = await eligibility.client.get("/v1/access-refusals", params={"subject_id": "S01-0005"},
+                                        headers=auth(None, "admin"))
+    assert [r["cause"] for r in only.json()] == ["another_site"]
+    for role in ("site_user", "investigator", "statistician"):
+        forbidden = await eligibility.client.get("/v1/access-refusals", headers=auth("S01", role))
+        assert forbidden.status_code == 403
+    # Nothing was screened by the refused attempts; the owner still screens her subject.
+    history = await eligibility.client.get("/v1/subjects/S01-0005/screenings", headers=SITE_USER)
+    assert len(history.json()) == 1
+    await screen(eligibility, "S01-0005")
+
+
+async def test_twenty_simultaneous_first_screenings_of_one_subject_all_succeed(
+    eligibility: RunningService,
+) -> None:
+    async def one(i: int) -> Any:
+        keyed = {"Idempotency-Key": f"first-screening-{i}"} if i % 2 else {}
+        return await attempt(eligibility, "S01-0030", SITE_USER | keyed)
+
+    responses = await asyncio.gather(*(one(i) for i in range(20)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert all(s in (201, 409) for s in statuses), [r.text for r in responses]
+    created = {r.json()["screening_id"] for r in responses if r.status_code == 201}
+    history = (await eligibility.client.get("/v1/subjects/S01-0030/screenings",
+                                            headers=SITE_USER)).json()
+    assert {s["screening_id"] for s in history} == created and len(created) == 20
+    log = (await eligibility.client.get("/v1/screening-log", headers=SITE_USER)).json()
+    assert log["totals"]["subjects"] == 1 and log["screenings"] == 20
+
+
+async def test_two_sites_screening_one_new_id_at_once_one_wins_the_other_is_refused(
+    eligibility: RunningService,
+) -> None:
+    responses = await asyncio.gather(*(
+        attempt(eligibility, "X-0001", auth(site, "site_user"))
+        for site in ("S01", "S02") * 5))
+    winners = {r.json()["site_id"] for r in responses if r.status_code == 201}
+    assert len(winners) == 1
+    assert all(r.status_code == 422 and r.json()["errors"][0]["rule"] == "unavailable"
+               for r in responses if r.status_code != 201)
 
 
 async def test_criteria_are_listed_by_protocol_version(eligibility: RunningService) -> None:
