@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from rescue_prediction import ca125_store
@@ -22,6 +22,7 @@ from rescue_prediction.predictions import (
     recompute,
 )
 from rescue_prediction.schemas import (
+    AWAITING_SCREENING_NOTE,
     Ca125Receipt,
     Ca125Submission,
     MeasurementView,
@@ -29,6 +30,7 @@ from rescue_prediction.schemas import (
     OfficialKelimReceipt,
     PredictionView,
     SubjectId,
+    SubjectStatus,
 )
 from rescue_prediction.tables import ExternalKelim, PredictionRecord, PredictionSubject
 from rescue_shared.auth import AnyTrialRole, Principal, ensure_same_site, require_roles
@@ -42,10 +44,31 @@ SiteWriter = Annotated[Principal, Depends(require_roles("site_user", "investigat
 class KnownSubject(BaseModel):
     subject_id: str
     site_id: str
-    latest_screening_id: str
-    latest_screening_outcome: str
+    status: SubjectStatus = Field(description=(
+        "screened: known from eligibility.screened; awaiting_screening: her site sent values "
+        "before the screening arrived (kept, no prediction until it does)."))
+    latest_screening_id: str | None
+    latest_screening_outcome: str | None
     screenings_seen: int
     first_seen_at: datetime
+    chemotherapy_start_date: date | None
+
+
+def subject_status(subject: PredictionSubject) -> SubjectStatus:
+    return "awaiting_screening" if subject.awaiting_screening else "screened"
+
+
+def known_subject(subject: PredictionSubject) -> KnownSubject:
+    return KnownSubject(
+        subject_id=subject.subject_id, site_id=subject.site_id, status=subject_status(subject),
+        latest_screening_id=subject.latest_screening_id,
+        latest_screening_outcome=subject.latest_screening_outcome,
+        screenings_seen=subject.screenings_seen, first_seen_at=subject.first_seen_at,
+        chemotherapy_start_date=subject.chemotherapy_start_date)
+
+
+def awaiting_note(subject: PredictionSubject) -> str | None:
+    return AWAITING_SCREENING_NOTE if subject.awaiting_screening else None
 
 
 async def visible_subject(uow: UoW, principal: Principal, subject_id: str) -> PredictionSubject:
@@ -56,15 +79,24 @@ async def visible_subject(uow: UoW, principal: Principal, subject_id: str) -> Pr
 
 
 @router.get("/subjects/{subject_id}", response_model=KnownSubject,
-            summary="A subject known from eligibility screenings")
-async def get_subject(subject_id: str, principal: AnyTrialRole, uow: UoW) -> PredictionSubject:
-    return await visible_subject(uow, principal, subject_id)
+            summary="A subject known from eligibility screenings (or awaiting hers)")
+async def get_subject(subject_id: str, principal: AnyTrialRole, uow: UoW) -> KnownSubject:
+    return known_subject(await visible_subject(uow, principal, subject_id))
+
+
+_AWAITING = ("202 Accepted: the subject's eligibility screening has not reached this service "
+             "yet (events take a moment). The values are validated and kept for the caller's "
+             "site, but no prediction can be computed without the screening facts: it is "
+             "computed and announced when the screening arrives (`status: awaiting_screening`, "
+             "`prediction: null`). If the screening names another site, the values are "
+             "quarantined for a monitor, never used.")
 
 
 @router.post("/subjects/{subject_id}/ca125", response_model=Ca125Receipt,
              status_code=201, summary="Send CA-125 values measured during chemotherapy",
              responses={200: {"description": "Every value was already known: nothing changed"},
-                        404: {"description": "Subject not screened (or another site's)"},
+                        202: {"description": _AWAITING, "model": Ca125Receipt},
+                        404: {"description": "Another site's subject"},
                         409: {"description": "A value conflicts with a stored one, or the "
                                              "chemotherapy start date differs"},
                         422: {"description": "Bad input, naming the field; nothing stored"}})
@@ -74,7 +106,8 @@ async def post_ca125(
 ) -> Ca125Receipt:
     """Store the values (normalised to U/mL, original kept) and recompute the prediction.
 
-    Re-sending a known value changes nothing; a different value for a known date is 409.
+    Re-sending a known value changes nothing; a different value for a known date is 409. A
+    subject not screened yet is accepted for the caller's site with 202 (see responses).
     """
     subject = await ca125_store.lock_subject(uow, principal, subject_id)
     start = body.chemotherapy_start_date
@@ -110,6 +143,8 @@ async def post_ca125(
                                "message": c.message()} for c in conflicts])
     start_is_new = subject.chemotherapy_start_date is None
     subject.chemotherapy_start_date = start
+    if start_is_new:
+        subject.chemotherapy_start_recorded_by = principal.sub
     uow.session.add(subject)
     stored = await ca125_store.store(uow, subject_id, incoming, principal.sub)
     record, new_version = None, False
@@ -118,11 +153,14 @@ async def post_ca125(
     else:
         record = await latest_record(uow, subject_id)
     await uow.commit()
-    if not stored.added and not start_is_new:
+    if subject.awaiting_screening:
+        response.status_code = 202
+    elif not stored.added and not start_is_new:
         response.status_code = 200
     rows = await measurements_of(uow, subject_id)
     return Ca125Receipt(
-        subject_id=subject_id, chemotherapy_start_date=start, added=stored.added,
+        subject_id=subject_id, status=subject_status(subject), note=awaiting_note(subject),
+        chemotherapy_start_date=start, added=stored.added,
         already_known=stored.already_known,
         measurements=[measurement_view(r, start) for r in rows],
         prediction=prediction_view(record, superseded=False) if record else None,
@@ -144,12 +182,16 @@ async def get_ca125(subject_id: str, principal: AnyTrialRole, uow: UoW) -> list[
 
 @router.post("/subjects/{subject_id}/kelim-external", response_model=OfficialKelimReceipt,
              status_code=201, summary="Record a KELIM from the official calculator",
-             responses={404: {"description": "Subject not screened (or another site's)"}})
+             responses={200: {"description": "The same KELIM was already recorded"},
+                        202: {"description": _AWAITING, "model": OfficialKelimReceipt},
+                        404: {"description": "Another site's subject"}})
 async def post_official_kelim(
     subject_id: SubjectId, body: OfficialKelimIn, principal: SiteWriter, uow: UoW,
     response: Response,
 ) -> OfficialKelimReceipt:
-    """The official KELIM takes precedence over the local estimate (which stays reported)."""
+    """The official KELIM takes precedence over the local estimate (which stays reported).
+
+    A subject not screened yet is accepted for the caller's site with 202 (see responses)."""
     subject = await ca125_store.lock_subject(uow, principal, subject_id)
     latest = await latest_official(uow, subject_id)
     same = latest is not None and (
@@ -162,25 +204,30 @@ async def post_official_kelim(
         uow.session.add(latest)
     record, new_version = await recompute(uow, subject, "kelim_external")
     await uow.commit()
-    assert record is not None
-    if same and not new_version:
+    if subject.awaiting_screening:
+        response.status_code = 202
+    elif same and not new_version:
         response.status_code = 200
     official = official_of(latest)
     assert official is not None
-    return OfficialKelimReceipt(subject_id=subject_id, official_kelim=official,
-                                prediction=prediction_view(record, superseded=False),
-                                new_prediction_version=new_version)
+    return OfficialKelimReceipt(
+        subject_id=subject_id, status=subject_status(subject), note=awaiting_note(subject),
+        official_kelim=official,
+        prediction=prediction_view(record, superseded=False) if record else None,
+        new_prediction_version=new_version)
 
 
 @router.get("/subjects/{subject_id}/prediction", response_model=PredictionView,
             summary="The prediction in force, with its figures, inputs and reasons",
             responses={404: {"description": "Unknown subject, or no prediction yet"}})
 async def get_prediction(subject_id: str, principal: AnyTrialRole, uow: UoW) -> PredictionView:
-    await visible_subject(uow, principal, subject_id)
+    subject = await visible_subject(uow, principal, subject_id)
     record = await latest_record(uow, subject_id)
     if record is None:
-        raise Problem(404, "Not found", f"no prediction for subject {subject_id} yet: send "
-                      "CA-125 values or an official KELIM")
+        raise Problem(404, "Not found", f"no prediction for subject {subject_id} yet: "
+                      + ("her screening has not arrived (her values are kept and used when it "
+                         "does)" if subject.awaiting_screening else
+                         "send CA-125 values or an official KELIM"))
     return prediction_view(record, superseded=False)
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from rescue_prediction import api, calculator_api, corrections_api, fhir_api, plot_api
+from rescue_prediction import (
+    api,
+    calculator_api,
+    corrections_api,
+    fhir_api,
+    plot_api,
+    quarantine,
+)
 from rescue_prediction.handlers import HANDLERS
 from rescue_prediction.settings import PredictionSettings
 from rescue_shared.contracts.registry import ELIGIBILITY
@@ -16,7 +23,7 @@ DEFINITION = ServiceDefinition(
     description="CA-125 kinetics (KELIM) and the complete-resection prediction.",
     migrations="rescue_prediction:migrations",
     routers=[api.router, corrections_api.router, fhir_api.router, calculator_api.router,
-             plot_api.router],
+             plot_api.router, quarantine.router],
     consumed_topics=[ELIGIBILITY.name],
     handlers=HANDLERS,
     bulk_paths=["/v1/kelim/batch"],

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlmodel import select
-
 from rescue_prediction.domain.units import NormalisedCa125
 from rescue_prediction.predictions import measurements_of, protocol
 from rescue_prediction.tables import Ca125Correction, Ca125Measurement, PredictionSubject
 from rescue_shared.auth import Principal
+from rescue_shared.db.insert_if_absent import get_or_insert_locked
 from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.http.problems import Problem
 
@@ -53,21 +52,46 @@ def _shown(value: NormalisedCa125 | Ca125Measurement) -> str:
 class Stored:
     added: int
     already_known: int
+    added_fields: frozenset[str] = frozenset()
 
 
-async def lock_subject(uow: UnitOfWork, principal: Principal,
-                       subject_id: str) -> PredictionSubject:
-    """The subject, row-locked for the write (404 when unknown or another site's).
+async def lock_subject(uow: UnitOfWork, principal: Principal, subject_id: str, *,
+                       create: bool = True) -> PredictionSubject:
+    """The subject, row-locked for the write; 404 when she is another site's.
 
-    Only her own site writes her values: a trial-wide role does not extend writing rights.
+    A subject this service does not know yet (her `eligibility.screened` has not arrived) is
+    created as a provisional subject owned by the caller's site (`create`), so that no write is
+    refused because of an event still on its way. Two first writes at once cannot collide: the
+    row is inserted with ON CONFLICT DO NOTHING and then read locked, whoever inserted it. Only
+    her own site writes her values: a trial-wide role does not extend writing rights.
     """
-    subject = (await uow.session.exec(
-        select(PredictionSubject).where(PredictionSubject.subject_id == subject_id)
-        .with_for_update())).first()
-    if subject is None or principal.site_id != subject.site_id:
-        raise Problem(404, "Not found", f"subject {subject_id} not found: she must be screened "
-                      "with eligibility (at your site) before CA-125 values or a KELIM are sent")
+    subject = await lock_owned(uow, principal, subject_id, create=create)
+    if subject is None:
+        raise _not_found(subject_id)
     return subject
+
+
+async def lock_owned(uow: UnitOfWork, principal: Principal, subject_id: str, *,
+                     create: bool = True) -> PredictionSubject | None:
+    """`lock_subject` without the error: None when she is another site's (or unknown and not
+    `create`d, or the caller has no site)."""
+    if principal.site_id is None:
+        return None
+    if create:
+        subject, _ = await get_or_insert_locked(
+            uow.session, PredictionSubject, subject_id,
+            {"subject_id": subject_id, "site_id": principal.site_id})
+    else:
+        subject = await uow.session.get(PredictionSubject, subject_id, with_for_update=True,
+                                        populate_existing=True)
+    if subject is None or principal.site_id != subject.site_id:
+        return None
+    return subject
+
+
+def _not_found(subject_id: str) -> Problem:
+    # The same answer whether she is unknown or another site's: existence is not revealed.
+    return Problem(404, "Not found", f"subject {subject_id} not found at your site")
 
 
 def lookback_days() -> float:
@@ -121,17 +145,19 @@ async def store(uow: UnitOfWork, subject_id: str, incoming: list[Incoming],
                 received_by: str) -> Stored:
     """Add the values not yet known (call after `find_conflicts` found none)."""
     known = {m.effective_date for m in await measurements_of(uow, subject_id)}
-    added = 0
+    added_fields: set[str] = set()
     for item in incoming:
         v = item.value
         if v.effective_date in known:
             continue
         known.add(v.effective_date)
+        added_fields.add(item.field)
         uow.session.add(Ca125Measurement(
             subject_id=subject_id, effective_date=v.effective_date, value_u_ml=v.value_u_ml,
             original_value=v.original_value, original_unit=v.original_unit, loinc=v.loinc,
             censoring=v.censoring, source=item.source, fhir_id=item.fhir_id,
             received_by=received_by,
         ))
-        added += 1
-    return Stored(added=added, already_known=len(incoming) - added)
+    added = len(added_fields)
+    return Stored(added=added, already_known=len(incoming) - added,
+                  added_fields=frozenset(added_fields))

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from sqlmodel import col, select
 
 from rescue_prediction import ca125_store
-from rescue_prediction.api import SiteWriter, visible_subject
+from rescue_prediction.api import SiteWriter, subject_status, visible_subject
 from rescue_prediction.domain.units import Ca125Observation, normalise_observation
 from rescue_prediction.predictions import prediction_view, recompute
 from rescue_prediction.schemas import (
@@ -60,7 +60,9 @@ async def _measurement_on(uow: UoW, subject_id: str, day: date) -> Ca125Measurem
 async def correct_ca125(
     subject_id: SubjectId, body: Ca125CorrectionIn, principal: SiteWriter, uow: UoW,
 ) -> Ca125CorrectionReceipt:
-    subject = await ca125_store.lock_subject(uow, principal, subject_id)
+    # A subject awaiting her screening may be corrected by her site too: the value is stored,
+    # the prediction waits for the screening (recompute computes none until then).
+    subject = await ca125_store.lock_subject(uow, principal, subject_id, create=False)
     measurement = await _measurement_on(uow, subject_id, body.date)
     new = normalise_observation(Ca125Observation(
         effective_date=body.date, value=body.value, unit=body.unit, loinc=body.loinc,
@@ -74,7 +76,8 @@ async def correct_ca125(
     record, new_version = await recompute(uow, subject, "correction")
     await uow.commit()
     return Ca125CorrectionReceipt(
-        subject_id=subject_id, correction=correction_view(correction),
+        subject_id=subject_id, status=subject_status(subject),
+        correction=correction_view(correction),
         prediction=prediction_view(record, superseded=False) if record else None,
         new_prediction_version=new_version)
 

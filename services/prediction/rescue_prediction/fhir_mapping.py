@@ -4,10 +4,16 @@ Resources are validated with the `fhir.resources` models (R4B, identical to R4 f
 and Bundle), then checked against what the kinetics need: a final result, a serum/plasma CA-125
 LOINC code, a UCUM valueQuantity in U/mL or kU/L within range, an effectiveDateTime, and the
 subject as `Patient/<subject_id>` (or an identifier whose value is the subject id).
+
+Pure and synchronous (CPU-bound for a large Bundle): the endpoints run it off the event loop.
+Bodies are decoded with guards (nesting depth, number of Bundle entries) before any model
+validation, so a hostile body costs little and never reaches the validators.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -25,7 +31,7 @@ from rescue_prediction.domain.units import (
     NormalisedCa125,
     normalise_observation,
 )
-from rescue_prediction.schemas import MAX_VALUE_U_ML
+from rescue_prediction.schemas import MAX_VALUE_U_ML, SUBJECT_ID_PATTERN
 from rescue_shared.clock import latest_calendar_date
 
 FHIR_JSON = "application/fhir+json"
@@ -33,8 +39,10 @@ LOINC_SYSTEM = "http://loinc.org"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 ACCEPTED_STATUS = ("final", "amended", "corrected")
 CORRECTING_STATUS = ("amended", "corrected")  # replace a stored value of the same day
+#: A CA-125 Observation in a Bundle is about 8 levels deep; nothing legitimate comes near this.
+MAX_JSON_DEPTH = 64
 IssueCode = Literal["invalid", "value", "required", "not-supported", "not-found", "conflict",
-                    "structure"]
+                    "structure", "too-costly", "informational"]
 
 
 @dataclass(frozen=True)
@@ -62,14 +70,52 @@ class FhirRejected(Exception):
         self.issues = issues
 
 
-def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
+def operation_outcome(issues: list[Issue], severity: str = "error") -> dict[str, Any]:
     """An OperationOutcome (validated by the FHIR model) as JSON."""
     outcome = OperationOutcome.model_validate({
         "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": i.code, "diagnostics": i.diagnostics,
+        "issue": [{"severity": severity, "code": i.code, "diagnostics": i.diagnostics,
                    "expression": [i.expression]} for i in issues],
     })
     return outcome.model_dump(mode="json", exclude_none=True)
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether `value` nests objects/arrays deeper than `limit` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = (node.values() if isinstance(node, dict)
+                    else node if isinstance(node, list) else None)
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
+    return False
+
+
+def decode_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The JSON body, or FhirRejected(400): not JSON, or nested deeper than any FHIR resource.
+
+    The JSON decoder recurses; a body nested ~1,000 levels deep raises RecursionError, which
+    is a bad request like any other unparseable body, not a server error.
+    """
+    try:
+        value = json.loads(raw)
+    except RecursionError as exc:
+        raise FhirRejected(400, [Issue("structure", "body nested too deeply to be a FHIR "
+                                                    f"resource (at most {max_depth} levels)",
+                                       "Resource")]) from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise FhirRejected(400, [Issue("structure", f"body is not JSON: {exc}",
+                                       "Resource")]) from exc
+    if _depth_exceeds(value, max_depth):
+        raise FhirRejected(400, [Issue("structure", "body nested too deeply to be a FHIR "
+                                                    f"resource (at most {max_depth} levels)",
+                                       "Resource")])
+    return value
 
 
 def _fhirpath(prefix: str, loc: tuple[Any, ...]) -> str:
@@ -174,6 +220,10 @@ def parse_observation(resource: Any, p: str = "Observation") -> ParsedObservatio
     if subject_id is None:
         issues.append(Issue("required", f"{p}.subject must reference Patient/<subject_id> "
                                         "(or carry an identifier)", f"{p}.subject"))
+    elif not re.fullmatch(SUBJECT_ID_PATTERN, subject_id):
+        issues.append(Issue("value", f"{p}.subject: {subject_id[:100]!r} is not a subject "
+                                     "pseudonym (letters, digits, '.', '_', '-'; at most 64)",
+                            f"{p}.subject"))
     if issues:
         raise FhirRejected(422, issues)
     assert loinc is not None and day is not None and subject_id is not None
@@ -183,12 +233,27 @@ def parse_observation(resource: Any, p: str = "Observation") -> ParsedObservatio
     return ParsedObservation(p, subject_id, obs.id, normalised, str(obs.status))
 
 
-def parse_bundle(resource: Any) -> tuple[str, list[ParsedObservation]]:
-    """A transaction/batch Bundle of Observations; any bad entry rejects the whole Bundle."""
+def parse_bundle(resource: Any, max_entries: int) -> tuple[str, list[ParsedObservation]]:
+    """A transaction/batch Bundle of Observations; any bad entry rejects the whole Bundle.
+
+    More than `max_entries` entries is FhirRejected(413), decided before any validation.
+    """
     if not isinstance(resource, dict) or resource.get("resourceType") != "Bundle":
         raise FhirRejected(422, [Issue("not-supported", "expected a Bundle", "Bundle")])
+    raw_entries = resource.get("entry")
+    if isinstance(raw_entries, list) and len(raw_entries) > max_entries:
+        raise FhirRejected(413, [Issue(
+            "too-costly", f"Bundle.entry: {len(raw_entries)} entries, at most {max_entries} "
+                          "per Bundle (setting FHIR_BUNDLE_MAX_ENTRIES): split it into smaller "
+                          "Bundles", "Bundle.entry")])
+    # The Bundle's own elements; each entry's resource is validated once, below, as an
+    # Observation (validating it inside the Bundle too would double the cost).
+    shell = dict(resource)
+    if isinstance(raw_entries, list):
+        shell["entry"] = [{k: v for k, v in e.items() if k != "resource"}
+                          if isinstance(e, dict) else e for e in raw_entries]
     try:
-        bundle = Bundle.model_validate(resource)
+        bundle = Bundle.model_validate(shell)
     except ValidationError as exc:
         raise FhirRejected(422, _validation_issues("Bundle", exc)) from exc
     if bundle.type not in ("transaction", "batch"):

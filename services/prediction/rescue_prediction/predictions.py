@@ -143,9 +143,13 @@ async def recompute(
     """Recompute; store and announce a new version if it changed materially.
 
     Returns the version in force (None when there is none) and whether it is new. The caller
-    holds the subject's row lock (or SQLite's write lock), so versions cannot collide.
+    holds the subject's row lock (or SQLite's write lock), so versions cannot collide. A subject
+    awaiting her screening gets none: the scores need the screening facts, and her values are
+    used when `eligibility.screened` arrives.
     """
     await uow.session.flush()
+    if subject.awaiting_screening:
+        return None, False
     rows = await measurements_of(uow, subject.subject_id)
     official_row = await latest_official(uow, subject.subject_id)
     body = compute_prediction(subject, rows, official_row)

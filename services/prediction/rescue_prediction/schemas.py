@@ -23,6 +23,12 @@ MAX_BATCH_SERIES = 10_000
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
     "Site pseudonym of the subject, as screened by eligibility."))]
+SubjectStatus = Literal["screened", "awaiting_screening"]
+AWAITING_SCREENING_NOTE = (
+    "Her eligibility screening has not reached the prediction service yet: the values are kept "
+    "for your site and used, as if sent after it, as soon as it arrives (then the prediction is "
+    "computed and announced). If she was screened at another site, they are set aside for a "
+    "monitor instead.")
 
 
 def _not_in_future(value: date) -> date:
@@ -126,6 +132,9 @@ class PredictionView(PredictionBody):
 
 class Ca125Receipt(BaseModel):
     subject_id: str
+    status: SubjectStatus = Field(description="awaiting_screening: kept, no prediction yet "
+                                              "(202).")
+    note: str | None = Field(None, description="What happens next, when awaiting screening.")
     chemotherapy_start_date: date | None
     added: int
     already_known: int
@@ -147,8 +156,11 @@ class OfficialKelimIn(BaseModel):
 
 class OfficialKelimReceipt(BaseModel):
     subject_id: str
+    status: SubjectStatus = Field(description="awaiting_screening: kept, no prediction yet "
+                                              "(202).")
+    note: str | None = Field(None, description="What happens next, when awaiting screening.")
     official_kelim: OfficialKelim
-    prediction: PredictionView
+    prediction: PredictionView | None = Field(description="None while awaiting screening.")
     new_prediction_version: bool
 
 
@@ -232,6 +244,8 @@ class Ca125CorrectionView(BaseModel):
 
 class Ca125CorrectionReceipt(BaseModel):
     subject_id: str
+    status: SubjectStatus = Field(description="awaiting_screening: corrected, no prediction "
+                                              "until her screening arrives.")
     correction: Ca125CorrectionView
     prediction: PredictionView | None
     new_prediction_version: bool

@@ -11,18 +11,29 @@ from rescue_shared.db.platform_tables import utc_column, utcnow
 
 
 class PredictionSubject(SQLModel, table=True):
-    """A subject known from eligibility screenings, with the facts the scores need."""
+    """A subject known from eligibility screenings, with the facts the scores need.
+
+    A site may send her CA-125 values before `eligibility.screened` reaches this service: she is
+    then *provisional* (no screening yet: `latest_screening_id` is NULL), owned by the site that
+    wrote, and her values wait for the screening (see `handlers.on_subject_screened`).
+    """
 
     __tablename__ = "prediction_subject"
 
     subject_id: str = Field(primary_key=True, max_length=100)
     site_id: str = Field(max_length=100, index=True)
-    latest_screening_id: str = Field(max_length=36)
-    latest_screening_outcome: str = Field(max_length=20)
+    latest_screening_id: str | None = Field(default=None, max_length=36)
+    latest_screening_outcome: str | None = Field(default=None, max_length=20)
     clinical_facts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     screenings_seen: int = 0
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     chemotherapy_start_date: date | None = None
+    chemotherapy_start_recorded_by: str | None = Field(default=None, max_length=200)
+
+    @property
+    def awaiting_screening(self) -> bool:
+        """Known only from a site's values: no screening has arrived yet."""
+        return self.latest_screening_id is None
 
 
 class Ca125Measurement(SQLModel, table=True):
@@ -106,3 +117,26 @@ class PredictionRecord(SQLModel, table=True):
     trigger: str = Field(max_length=40)
     result: dict = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class QuarantinedInput(SQLModel, table=True):
+    """A value sent for a subject before her screening, by a site other than the screening's.
+
+    Never used in any fit; kept as sent, with who sent it, when, and why it was set aside, for a
+    monitor to resolve with the sites.
+    """
+
+    __tablename__ = "prediction_quarantined_input"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_id: str = Field(max_length=100, index=True)
+    kind: str = Field(max_length=40, description="ca125 | ca125_correction | kelim_external | "
+                                                 "chemotherapy_start_date")
+    sent_by_site_id: str = Field(max_length=100)
+    screened_at_site_id: str = Field(max_length=100)
+    screening_id: str = Field(max_length=36)
+    received_by: str | None = Field(default=None, max_length=200)
+    received_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    quarantined_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

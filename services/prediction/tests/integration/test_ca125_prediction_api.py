@@ -166,11 +166,20 @@ async def test_bad_input_is_422_naming_the_field_and_nothing_is_stored(
                                         headers=SITE_USER)).status_code == 404
 
 
-async def test_only_screened_subjects_of_ones_own_site_accept_values(
+async def test_only_ones_own_site_writes_a_subjects_values(
     prediction: RunningService, screened: Any,
 ) -> None:
+    # Not screened yet: accepted and kept for the caller's site (test_early_values.py)
     unknown = await post(prediction, "S01-9999", series(CLEAN))
-    assert unknown.status_code == 404 and "must be screened" in unknown.json()["detail"]
+    assert unknown.status_code == 202, unknown.text
+    assert unknown.json()["status"] == "awaiting_screening"
+    assert unknown.json()["prediction"] is None
+    # ...and from then on hers: another site cannot write, nor learn she exists
+    foreign = await post(prediction, "S01-9999", series(CLEAN), headers=auth("S02", "site_user"))
+    assert foreign.status_code == 404 and foreign.json()["detail"] == (
+        "subject S01-9999 not found at your site")
+    siteless = await post(prediction, "S01-9998", series(CLEAN), headers=auth(None, "site_user"))
+    assert siteless.status_code == 404
     await screened("S02-0001", site_id="S02")
     other_site = await post(prediction, "S02-0001", series(CLEAN))
     assert other_site.status_code == 404

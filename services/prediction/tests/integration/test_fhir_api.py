@@ -186,12 +186,19 @@ async def test_a_bundle_with_one_bad_entry_stores_nothing_and_names_the_entry(
 async def test_unknown_or_other_site_subjects_and_conflicts_are_refused(
     prediction: RunningService, screened: Any,
 ) -> None:
+    # Not screened yet: stored for the caller's site (test_early_values.py)
     unknown = await send(prediction, "/v1/fhir/Observation", observation("S01-0999", 0, 80.0))
-    assert unknown.status_code == 404
-    assert outcome(unknown) == [("not-found", "Observation.subject")]
+    assert unknown.status_code == 201, unknown.text
+    assert unknown.headers["x-subject-status"] == "awaiting_screening"
     await screened("S02-0105", site_id="S02")
     other_site = await send(prediction, "/v1/fhir/Observation", observation("S02-0105", 0, 80.0))
     assert other_site.status_code == 404
+    assert outcome(other_site) == [("not-found", "Observation.subject")]
+    bundled = await send(prediction, "/v1/fhir", bundle(observation("S01-0998", 0, 80.0),
+                                                        observation("S02-0105", 0, 80.0)))
+    assert outcome(bundled) == [("not-found", "Bundle.entry[1].resource.subject")]
+    assert (await prediction.client.get("/v1/subjects/S01-0998",  # all or nothing
+                                        headers=SITE_USER)).status_code == 404
 
     await screened("S01-0105")
     await start_chemo(prediction, "S01-0105")
@@ -214,7 +221,7 @@ async def test_only_fhir_json_is_accepted(prediction: RunningService, screened: 
     assert outcome(response) == [("not-supported", "Resource")]
     broken = await prediction.client.post("/v1/fhir/Observation", content=b"{not json",
                                           headers=SITE_USER | FHIR)
-    assert broken.status_code == 422 and outcome(broken) == [("structure", "Resource")]
+    assert broken.status_code == 400 and outcome(broken) == [("structure", "Resource")]
 
 
 async def test_a_retried_bundle_with_the_same_idempotency_key_is_replayed(
