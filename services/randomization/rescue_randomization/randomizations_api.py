@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import datetime
 from typing import Any
 
@@ -50,10 +49,9 @@ from rescue_shared.http.problems import Problem
 from rescue_shared.observability.context import current_correlation_id
 from rescue_shared.service import Settings, UoW
 from rescue_shared.settings import ServiceSettings
+from rescue_shared.validation.reasons import MIN_REASON_WORDS, reason_is_meaningful
 
 router = APIRouter(prefix="/v1", tags=["randomizations"])
-MIN_REASON_WORDS = 3
-MIN_REASON_CHARS = 10
 
 
 async def allocation_of(session: AsyncSession, subject_id: str) -> Allocation | None:
@@ -246,13 +244,14 @@ async def list_randomizations(
 
 
 def reason_problem(reason: str) -> Problem | None:
-    words = re.findall(r"\w+", reason)
-    if len(words) >= MIN_REASON_WORDS and len(reason.strip()) >= MIN_REASON_CHARS:
+    """A reason must mean something to an auditor years later: at least three words of two or
+    more letters (`x.y.z......`, `1 2 3` or `a b c` are no reason)."""
+    if reason_is_meaningful(reason):
         return None
     return Problem(422, "Invalid request", "invalid field(s): reason", errors=[{
         "field": "reason", "rule": "min_words",
-        "message": f"give the reason in at least {MIN_REASON_WORDS} words "
-                   f"({MIN_REASON_CHARS} characters)"}])
+        "message": f"give the reason in at least {MIN_REASON_WORDS} words of two or more "
+                   "letters"}])
 
 
 def invalidated_event(settings: ServiceSettings, allocation: Allocation,

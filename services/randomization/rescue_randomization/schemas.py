@@ -59,7 +59,8 @@ class InvalidationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(max_length=2000, description="Why the allocation was made in error "
-                                                     "(at least three words).")
+                                                     "(at least three words of two or more "
+                                                     "letters).")
 
 
 class Invalidation(BaseModel):

@@ -44,6 +44,36 @@ class RandomizationCandidate(SQLModel, table=True):
     eligibility_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     eligibility_decided_at: datetime | None = Field(default=None,
                                                     sa_column=utc_column(nullable=True))
+    latest_screening_at: datetime | None = Field(
+        default=None, sa_column=utc_column(nullable=True),
+        description="occurred_at of her latest screening: an older one arriving later (a "
+                    "replay) is counted but does not replace it.")
+
+
+class PendingDecision(SQLModel, table=True):
+    """An eligibility decision about a screening that is not (yet) her latest one.
+
+    A decision may overtake its screening (a replayed `eligibility.screened`, a dead letter sent
+    back later): it is parked here, keyed by screening, and applied when that screening arrives
+    as her latest. Per screening the most recent decision (occurred_at) is kept. A decision
+    about a screening already superseded stays parked for good (it never applies); nothing is
+    deleted.
+    """
+
+    __tablename__ = "randomization_pending_decision"
+
+    screening_id: str = Field(primary_key=True, max_length=36)
+    subject_id: str = Field(max_length=100, index=True)
+    site_id: str = Field(max_length=100)
+    decision: str = Field(max_length=20, description="confirmed | rejected")
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    failed_criteria: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    event_type: str = Field(max_length=60)
+    event_id: str = Field(max_length=36)
+    producer: str = Field(max_length=100)
+    occurred_at: datetime = Field(sa_column=utc_column())
+    parked_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    applied_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class SubjectPrediction(SQLModel, table=True):

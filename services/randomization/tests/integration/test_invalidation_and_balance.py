@@ -94,6 +94,9 @@ async def test_invalidation_refusals(
     short = assert_problem(await invalidate(randomization, "S01-0004", "mistake"), 422)
     assert [e["field"] for e in short["errors"]] == ["reason"]
     assert "reason" in short["detail"]
+    for meaningless in ("x.y.z......", "1 2 3", "a b c"):
+        refused = assert_problem(await invalidate(randomization, "S01-0004", meaningless), 422)
+        assert [(e["field"], e["rule"]) for e in refused["errors"]] == [("reason", "min_words")]
     assert "investigator" in assert_problem(
         await invalidate(randomization, "S01-0004", headers=SITE_USER), 403)["detail"]
     assert_problem(await invalidate(randomization, "S01-0004",
@@ -106,8 +109,18 @@ async def test_invalidation_refusals(
     refusals = [e["details"] for e in await audit_entries(randomization)
                 if e["type"] == "refusal"]
     assert [(r["action"], r["status"]) for r in refusals] == [
-        ("invalidation", 422), ("invalidation", 404), ("invalidation", 404),
+        *[("invalidation", 422)] * 4, ("invalidation", 404), ("invalidation", 404),
         ("invalidation", 409)]
+
+
+async def test_a_short_reason_of_real_words_is_enough(
+    randomization: RunningService, eligible: Eligible, randomize: Randomize,
+) -> None:
+    await eligible("S01-0005")
+    await randomize("S01-0005")
+    response = await invalidate(randomization, "S01-0005", "entered in error")
+    assert response.status_code == 200, response.text
+    assert response.json()["invalidation"]["reason"] == "entered in error"
 
 
 async def test_balance_counts_by_arm_overall_and_per_stratum(
