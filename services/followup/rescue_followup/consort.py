@@ -1,6 +1,7 @@
 """The CONSORT flow from what every service announced, plus follow-up's own records (pure).
 
-Per subject, the latest known state decides her box:
+Per subject, the latest known state decides her box (latest = occurred last, whatever order the
+events arrived in):
 - randomized (randomization.assigned) -> allocation to her arm;
 - otherwise, with a final decision: eligibility.rejected -> excluded, not meeting inclusion
   criteria (reasons = the rejection's failed criteria); eligibility.confirmed -> excluded,
@@ -90,6 +91,12 @@ class ConsortFlow(BaseModel):
     allocation: list[ArmFlow]
 
 
+def _occurred_before(one: Screened, other: Screened) -> bool:
+    """True when both times are known and `one` occurred before `other` (a late replay)."""
+    at, other_at = getattr(one, "occurred_at", None), getattr(other, "occurred_at", None)
+    return at is not None and other_at is not None and at < other_at
+
+
 def _count(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items()))
 
@@ -100,8 +107,13 @@ def build_consort(
     records_by_subject: Mapping[str, Sequence[StoredRecord]],
     population: Population = "itt",
 ) -> ConsortFlow:
-    """`screenings` in the order they were announced (the latest of a subject counts)."""
-    latest = {s.subject_id: s for s in screenings}
+    """`screenings` in the order they were announced; a subject's latest screening is the one
+    that occurred last (`occurred_at` where known, else the later announced)."""
+    latest: dict[str, Screened] = {}
+    for screening in screenings:
+        known = latest.get(screening.subject_id)
+        if known is None or not _occurred_before(screening, known):
+            latest[screening.subject_id] = screening
     decided = {d.subject_id: d for d in decisions}
     allocated = {s.subject_id: s for s in subjects}
     predicted = {p.subject_id: p.classification for p in predictions}

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from rescue_followup.domain.pfs import CensorDateSource, CensorReason, PfsEventType, PfsResult
 from rescue_shared.clock import latest_calendar_date
+from rescue_shared.validation.reasons import MIN_REASON_WORDS, reason_is_meaningful
 
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
@@ -42,8 +43,10 @@ class _Record(BaseModel):
 
     supersedes: uuid.UUID | None = Field(
         None, description="Id of the record this one corrects; the old record is kept.")
-    correction_reason: Text | None = Field(None, validate_default=True,
-                                           description="Required with `supersedes`.")
+    correction_reason: Text | None = Field(
+        None, validate_default=True,
+        description="Required with `supersedes`: why, in at least three words of two or more "
+                    "letters (`x.y.z`, `1 2 3` are no reason).")
 
     @field_validator("correction_reason")
     @classmethod
@@ -54,6 +57,10 @@ class _Record(BaseModel):
             raise PydanticCustomError(
                 "correction_incomplete",
                 "a correction needs both 'supersedes' and 'correction_reason'")
+        if value is not None and not reason_is_meaningful(value):
+            raise PydanticCustomError(
+                "min_words", "give the correction reason in at least {min_words} words of two "
+                "or more letters", {"min_words": MIN_REASON_WORDS})
         return value
 
     @property

@@ -29,10 +29,19 @@ class ScreeningRecord(SQLModel, table=True):
     outcome: str = Field(max_length=20)
     failed_criteria: list[str] | None = Field(default=None,
                                               sa_column=Column(JSON, nullable=True))
+    occurred_at: datetime | None = Field(
+        default=None, sa_column=utc_column(nullable=True),
+        description="When eligibility screened her: a subject's latest screening is the one "
+                    "that occurred last, whatever order the events arrived in.")
 
 
 class EligibilityDecision(SQLModel, table=True):
-    """A subject's latest final eligibility decision (eligibility.confirmed / .rejected)."""
+    """A subject's latest final eligibility decision (eligibility.confirmed / .rejected).
+
+    Latest = the decision that occurred last (`decided_at`, the event's occurred_at), in
+    whatever order the events arrive: eligibility decides only a subject's latest screening, so
+    a decision about an older screening always occurred before one about a newer screening.
+    """
 
     __tablename__ = "followup_eligibility_decision"
 
@@ -120,3 +129,23 @@ class Assessment(SQLModel, table=True):
     correction_reason: str | None = Field(default=None, max_length=2000)
     recorded_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PendingInvalidation(SQLModel, table=True):
+    """A `randomization.invalidated` that arrived before the allocation it invalidates.
+
+    Parked, keyed by subject and randomization number, and applied when her
+    `randomization.assigned` arrives (`applied_at`); never dropped, never deleted.
+    """
+
+    __tablename__ = "followup_pending_invalidation"
+
+    subject_id: str = Field(primary_key=True, max_length=100)
+    randomization_number: str = Field(primary_key=True, max_length=100)
+    site_id: str = Field(max_length=100)
+    reason: str = Field(max_length=2000)
+    invalidated_by: str = Field(max_length=200)
+    invalidated_at: datetime = Field(sa_column=utc_column())
+    event_id: str = Field(max_length=36)
+    parked_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    applied_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

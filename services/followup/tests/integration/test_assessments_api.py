@@ -117,8 +117,11 @@ async def test_overdue_visits_are_listed_per_site_and_site_staff_see_only_their_
       "supersedes": "0b7c2f4e-8a0a-4a57-9a59-5d0c7f0f3b11"}, "death.correction_reason",
      "correction_incomplete"),
     ({"type": "death", "date": day(10), "cause": "x",
-      "supersedes": "0b7c2f4e-8a0a-4a57-9a59-5d0c7f0f3b11", "correction_reason": "typo"},
+      "supersedes": "0b7c2f4e-8a0a-4a57-9a59-5d0c7f0f3b11", "correction_reason": "typo in cause"},
      "death.supersedes", "not_found"),
+    *[({"type": "death", "date": day(10), "cause": "x",
+        "supersedes": "0b7c2f4e-8a0a-4a57-9a59-5d0c7f0f3b11", "correction_reason": reason},
+       "death.correction_reason", "min_words") for reason in ("x.y.z......", "1 2 3", "a b c")],
     ({"type": "withdrawal", "date": day(10), "reason": "x", "mood": "sad"}, "withdrawal.mood",
      "extra_forbidden"),
     ({"type": "chemotherapy", "date": day(10)}, "body", "union_tag_invalid"),
@@ -188,7 +191,7 @@ async def test_progression_is_announced_once_and_again_only_when_a_correction_ch
         **announced, "event_date": day(270), "pfs_days": 271})
 
     again = await record("S01-0001", recist(180, 56.0, supersedes=wrong,
-                                            correction_reason="second try"))
+                                            correction_reason="second try at it"))
     assert problem(again, 409)["record_id"] == corrected.json()["assessment_id"]
 
     records = await history(followup, "S01-0001")
@@ -300,3 +303,20 @@ async def test_pfs_at_a_cutoff_uses_only_what_was_entered_by_then(
         False, 1, "no_adequate_assessment", yesterday)
     early = await followup.client.get(f"{url}?cutoff={day(-1)}", headers=SITE_USER)
     assert problem(early, 422)["errors"][0]["field"] == "cutoff"
+
+
+async def test_a_short_correction_reason_of_real_words_is_enough(
+    followup: RunningService, register: Callable[..., Awaitable[Any]],
+    record: Callable[..., Awaitable[Any]],
+) -> None:
+    await register("S01-0001", randomized=RANDOMIZED)
+    first = (await record("S01-0001", recist(0, 40.0))).json()["assessment_id"]
+    for meaningless in ("x.y.z......", "1 2 3", "a b c"):
+        refused = problem(await record("S01-0001", recist(
+            0, 41.0, supersedes=first, correction_reason=meaningless)), 422)
+        assert [(e["field"], e["rule"]) for e in refused["errors"]] == [
+            ("recist.correction_reason", "min_words")]
+    corrected = await record("S01-0001", recist(0, 41.0, supersedes=first,
+                                                 correction_reason="entered in error"))
+    assert corrected.status_code == 201, corrected.text
+    assert corrected.json()["correction_reason"] == "entered in error"

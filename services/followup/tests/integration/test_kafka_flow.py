@@ -23,7 +23,7 @@ from rescue_followup.app import DEFINITION
 from rescue_followup.settings import FollowupSettings
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.envelope import EventEnvelope
-from rescue_shared.contracts.events import RandomizationAssigned
+from rescue_shared.contracts.events import RandomizationAssigned, RandomizationInvalidated
 from rescue_shared.testing import RunningService, auth, eventually, run_service, settings_for
 
 pytestmark = pytest.mark.integration
@@ -183,3 +183,36 @@ async def test_allocations_through_kafka_give_pfs_and_an_analysis_matching_lifel
 
 async def _equals(value: Any, expected: float) -> bool:
     return await value == expected
+
+
+async def test_an_invalidation_published_before_its_allocation_is_applied_when_it_arrives(
+    followup: RunningService, kafka_bootstrap: str, topic_namespace: str,
+) -> None:
+    """Reverse order through the broker (a replayed allocation arriving after its
+    invalidation): the subject ends invalidated, as in the normal order."""
+    assigned = allocation(0)
+    invalidated = new_event(
+        RandomizationInvalidated(randomization_number="R-0000",
+                                 reason="consent form was unsigned", invalidated_by="inv-1",
+                                 invalidated_at=dt.datetime.now(dt.UTC)),
+        producer="randomization", trial_id="NCT07295132", site_id=assigned.site_id,
+        subject_id=assigned.subject_id, correlation_id=str(uuid.uuid4()))
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for event in (invalidated, assigned):
+            await producer.send_and_wait(f"{topic_namespace}rescue.randomization.v1",
+                                         event.model_dump_json().encode(),
+                                         key=event.subject_id.encode())
+    finally:
+        await producer.stop()
+
+    async def flagged() -> bool:
+        response = await followup.client.get(f"/v1/subjects/{assigned.subject_id}",
+                                             headers=STATISTICIAN)
+        return response.status_code == 200 and bool(response.json()["invalidated"])
+
+    await eventually(flagged, description="parked invalidation applied")
+    subject = (await followup.client.get(f"/v1/subjects/{assigned.subject_id}",
+                                         headers=STATISTICIAN)).json()
+    assert subject["invalidation_reason"] == "consent form was unsigned"
