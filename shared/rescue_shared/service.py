@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel
 
 from rescue_shared.auth.tokens import TokenVerifier
 from rescue_shared.db.engine import Database
@@ -42,16 +43,18 @@ class ServiceDefinition:
     migrations: str  # alembic script location, "package:folder"
     routers: Sequence[APIRouter]
     consumed_topics: Sequence[str] = ()
-    handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    # Handlers by payload model (an event-type name is still accepted: all its versions).
+    handlers: Mapping[type[BaseModel] | str, EventHandler] = field(default_factory=dict)
     # Path prefixes of bulk routes (cohorts, posted data sets): their bodies may reach
     # `max_bulk_request_body_bytes` instead of `max_request_body_bytes`.
     bulk_paths: Sequence[str] = ()
 
 
-async def _stop_task(task: asyncio.Task[None] | None, stop: object) -> None:
+async def _stop_task(task: asyncio.Task[None] | None,
+                     stop: Callable[[], Awaitable[None]]) -> None:
     if task is None:
         return
-    await stop()  # type: ignore[operator]
+    await stop()
     try:
         await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
     except TimeoutError:
@@ -122,7 +125,8 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 
 
 def service_settings(request: Request) -> ServiceSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: ServiceSettings = request.app.state.settings
+    return settings
 
 
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]

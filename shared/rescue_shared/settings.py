@@ -32,6 +32,10 @@ class ServiceSettings(BaseSettings):
         "sqlite+aiosqlite:///./.local/run/service.db",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///file.db or postgresql+asyncpg://...",
     )
+    protocol_version: str = Field(
+        "1", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$",
+        description="The protocol version in force for new records (the service's "
+                    "`<stem>-v<version>.yaml`); existing records keep theirs.")
     migrate_on_start: bool = Field(True, description="Run alembic upgrade head before serving.")
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")

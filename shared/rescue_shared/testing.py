@@ -98,8 +98,10 @@ async def published_events(service: RunningService, topic: str) -> list[EventEnv
     occurrence: what the other services will read."""
     async def drained() -> bool:
         async with service.app.state.database.session() as session:
-            return (await session.exec(select(func.count()).select_from(OutboxMessage).where(
-                col(OutboxMessage.published_at).is_(None)))).one() == 0
+            pending: int = (await session.exec(select(func.count()).select_from(OutboxMessage)
+                                               .where(col(OutboxMessage.published_at).is_(None)))
+                            ).one()
+            return pending == 0
 
     await eventually(drained, description="outbox drained")
     reader = AIOKafkaConsumer(service.settings.topic(topic),

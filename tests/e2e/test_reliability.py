@@ -155,7 +155,7 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     platform: Platform,
 ) -> None:
     consumer = platform["followup"].app.state.consumer
-    real_handler = consumer._handlers["eligibility.screened"]
+    real_handler = consumer._handlers[SubjectScreened]
     doomed = new_subject()
     attempts: list[str] = []
 
@@ -165,7 +165,7 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
             raise ValueError("cannot apply this screening")
         await real_handler(uow, event)
 
-    consumer._handlers["eligibility.screened"] = fail_for_doomed
+    consumer._handlers[SubjectScreened] = fail_for_doomed
     await screen(platform, doomed)
     healthy = new_subject()
     await screen(platform, healthy)
@@ -181,7 +181,7 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     assert len(inbox) == 1  # the failed event left no trace, not even in the inbox
 
     # The cause is fixed; the operator replays the dead letter and it is applied, once.
-    consumer._handlers["eligibility.screened"] = real_handler
+    consumer._handlers[SubjectScreened] = real_handler
     letters = await read_dead_letters(platform.bootstrap, dead_letter_topic(platform))
     assert await replay(platform.bootstrap, letters) == 1
     assert (await eventually(lambda: seen_everywhere(platform, doomed)))["followup"] == 1

@@ -22,7 +22,8 @@ async def current_principal(
         raise Problem(401, "Authentication required", "send 'Authorization: Bearer <token>'",
                       headers={"WWW-Authenticate": "Bearer"})
     try:
-        return request.app.state.token_verifier.verify(credentials.credentials)
+        principal: Principal = request.app.state.token_verifier.verify(credentials.credentials)
+        return principal
     except TokenError as exc:
         raise Problem(401, "Invalid token", str(exc),
                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-P = TypeVar("P", bound=BaseModel)
+P = TypeVar("P")  # the payload model; any JSON object while the type is unknown
 
 
 def _require_utc(value: datetime) -> datetime:
@@ -40,31 +40,6 @@ class EventEnvelope(BaseModel, Generic[P]):
     payload: P
 
 
-def new_event(
-    payload: P,
-    *,
-    producer: str,
-    trial_id: str,
-    site_id: str,
-    subject_id: str,
-    correlation_id: str,
-    causation_id: str | None = None,
-    occurred_at: datetime | None = None,
-) -> EventEnvelope[P]:
-    """Wrap a registered payload in a fresh envelope (type and version come from the registry)."""
-    from rescue_shared.contracts.registry import event_type_of
-
-    spec = event_type_of(type(payload))
-    return EventEnvelope[type(payload)](  # type: ignore[misc]
-        event_id=uuid.uuid4(),
-        event_type=spec.name,
-        schema_version=spec.schema_version,
-        occurred_at=occurred_at or datetime.now(UTC),
-        producer=producer,
-        trial_id=trial_id,
-        site_id=site_id,
-        subject_id=subject_id,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        payload=payload,
-    )
+def envelope_model(payload_model: type[BaseModel]) -> type[EventEnvelope[Any]]:
+    """The envelope parametrized by a payload model chosen at run time (registry lookups)."""
+    return cast("type[EventEnvelope[Any]]", EventEnvelope.__class_getitem__(payload_model))

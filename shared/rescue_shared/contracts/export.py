@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.contracts.envelope import envelope_model
 from rescue_shared.contracts.registry import EVENT_TYPES, TOPICS, EventType
 
 
@@ -20,7 +20,7 @@ def _title(spec: EventType) -> str:
 
 def event_schema(spec: EventType) -> dict[str, Any]:
     """JSON Schema of the whole message (envelope with this event's payload)."""
-    schema = EventEnvelope[spec.payload_model].model_json_schema()  # type: ignore[name-defined]
+    schema = envelope_model(spec.payload_model).model_json_schema()
     schema["title"] = f"{_title(spec)}V{spec.schema_version}"
     schema["description"] = spec.description
     schema["properties"]["event_type"]["const"] = spec.name

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from rescue_shared.contracts import events
-from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.contracts.envelope import EventEnvelope, envelope_model
 
 
 class ContractError(ValueError):
@@ -18,6 +18,11 @@ class ContractError(ValueError):
 
 class UnknownEventType(ContractError):
     """A well-formed envelope whose (event_type, schema_version) this build does not know."""
+
+    def __init__(self, event_type: str, schema_version: object) -> None:
+        super().__init__(f"unknown event type {event_type!r} version {schema_version!r}")
+        self.event_type = event_type
+        self.schema_version = schema_version
 
 
 @dataclass(frozen=True)
@@ -86,15 +91,16 @@ def parse_event(raw: bytes | str) -> EventEnvelope[Any]:
         raise ContractError(f"message is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ContractError("message is not a JSON object")
-    key = (data.get("event_type"), data.get("schema_version"))
-    spec = _BY_KEY.get(key)  # type: ignore[arg-type]
+    name, version = data.get("event_type"), data.get("schema_version")
+    spec = (_BY_KEY.get((name, version))
+            if isinstance(name, str) and isinstance(version, int) else None)
     if spec is None:
         try:
             EventEnvelope[dict[str, Any]].model_validate(data)
         except ValidationError as exc:
             raise ContractError(f"invalid envelope: {exc}") from exc
-        raise UnknownEventType(f"unknown event type {key[0]!r} version {key[1]!r}")
+        raise UnknownEventType(str(name), version)
     try:
-        return EventEnvelope[spec.payload_model].model_validate(data)  # type: ignore[name-defined]
+        return envelope_model(spec.payload_model).model_validate(data)
     except ValidationError as exc:
         raise ContractError(f"invalid {spec.name} v{spec.schema_version}: {exc}") from exc

@@ -23,12 +23,12 @@ async def insert_if_absent(session: AsyncSession, model: type[Row], values: dict
     applied (through a model instance), so callers pass only what they know.
     """
     row = model.model_validate(values)
-    data = {c.name: getattr(row, c.name) for c in model.__table__.columns  # type: ignore[attr-defined]
+    table = SQLModel.metadata.tables[str(model.__tablename__)]
+    data = {c.name: getattr(row, c.name) for c in table.columns
             if getattr(row, c.name, None) is not None}
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model.__table__).values(**data).on_conflict_do_nothing()  # type: ignore[attr-defined]
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    connection = await session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    result = await connection.execute(insert(table).values(**data).on_conflict_do_nothing())
     return bool(result.rowcount)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import command, context, op
@@ -75,7 +76,7 @@ def run_alembic_env() -> None:
     asyncio.run(_run())
 
 
-def utc_timestamp(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
+def utc_timestamp(name: str, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 

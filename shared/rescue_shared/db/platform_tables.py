@@ -35,7 +35,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utc_column(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def utc_column(nullable: bool = False) -> Column[datetime]:
     """A column for a UTC timestamp (use with `Field(sa_column=...)`)."""
     return Column(UtcDateTime(), nullable=nullable)
 

@@ -6,12 +6,15 @@ import json
 from types import TracebackType
 from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.contracts.factory import new_event
 from rescue_shared.contracts.registry import event_type_of
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import OutboxMessage
+from rescue_shared.observability.context import current_correlation_id
 from rescue_shared.settings import ServiceSettings
 
 
@@ -44,8 +47,24 @@ class UnitOfWork:
         finally:
             await self.session.close()
 
-    def emit(self, envelope: EventEnvelope[Any]) -> None:
-        """Stage an event in the outbox; it is published only if this unit of work commits."""
+    def emit(self, event: BaseModel | EventEnvelope[Any], *, site_id: str | None = None,
+             subject_id: str | None = None, causation_id: str | None = None,
+             ) -> EventEnvelope[Any]:
+        """Stage an event in the outbox; it is published only if this unit of work commits.
+
+        `event` is a registered payload (the envelope is filled in: this service as producer,
+        the trial, the flow's correlation id; `site_id` and `subject_id` are required) or an
+        envelope built beforehand. Returns the envelope staged.
+        """
+        if isinstance(event, EventEnvelope):
+            envelope: EventEnvelope[Any] = event
+        else:
+            if site_id is None or subject_id is None:
+                raise ValueError("emit(payload) needs site_id and subject_id")
+            envelope = new_event(event, producer=self._settings.service_name,
+                                 trial_id=self._settings.trial_id, site_id=site_id,
+                                 subject_id=subject_id, correlation_id=current_correlation_id(),
+                                 causation_id=causation_id)
         spec = event_type_of(type(envelope.payload))
         headers = {
             "event_id": str(envelope.event_id),
@@ -65,6 +84,7 @@ class UnitOfWork:
             )
         )
         self._has_events = True
+        return envelope
 
     async def commit(self) -> None:
         await self.session.commit()

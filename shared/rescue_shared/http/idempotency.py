@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rescue_shared.auth.tokens import TokenError
+from rescue_shared.auth.tokens import Principal, TokenError
+from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import IdempotencyRecord, utcnow
 from rescue_shared.http.problems import PROBLEM_JSON
 
@@ -115,12 +116,13 @@ class IdempotencyMiddleware:
         if scheme.lower() != "bearer" or not token:
             return None
         try:
-            return scope["app"].state.token_verifier.verify(token.strip()).sub
+            principal: Principal = scope["app"].state.token_verifier.verify(token.strip())
+            return principal.sub
         except TokenError:
             return None
 
     @staticmethod
-    async def _claim(database: Any, caller: str, key: str, fingerprint: str,
+    async def _claim(database: Database, caller: str, key: str, fingerprint: str,
                      ttl_seconds: float) -> IdempotencyRecord | None:
         """None when this request now owns the key; else the record that already holds it."""
         try:
@@ -145,7 +147,7 @@ class IdempotencyMiddleware:
             return record
 
     @staticmethod
-    async def _finish(database: Any, caller: str, key: str, captured: dict[str, Any]) -> None:
+    async def _finish(database: Database, caller: str, key: str, captured: dict[str, Any]) -> None:
         async with database.session() as session, session.begin():
             record = await session.get(IdempotencyRecord, (caller, key))
             if record is None:

@@ -1,10 +1,13 @@
 """Idempotent event consumer: inbox dedup in the effect's transaction, commit after the database.
 
-For every message: decode the envelope; skip event types this service does not handle; otherwise
-apply the handler inside one unit of work that also records the event id in the inbox (a second
-delivery finds it and changes nothing); commit the Kafka offset only after the database commit.
-A message that still fails after `consumer_max_attempts` tries goes to `<topic>.DLT` with the error
-and its origin in headers, and the consumer moves on.
+For every message: decode the envelope; skip (count and log) event types this service does not
+handle; otherwise apply the handler inside one unit of work that also records the event id in the
+inbox (a second delivery finds it and changes nothing); commit the Kafka offset only after the
+database commit. A message that still fails after `consumer_max_attempts` tries goes to
+`<topic>.DLT` with the error and its origin in headers, and the consumer moves on.
+
+Handlers are registered by payload model (`{SubjectScreened: on_subject_screened}`), so a handler
+map names only types the contract registry knows; `handler_map` checks it.
 """
 
 from __future__ import annotations
@@ -19,10 +22,17 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel
 from sqlmodel import select
 
 from rescue_shared.contracts.envelope import EventEnvelope
-from rescue_shared.contracts.registry import ContractError, UnknownEventType, parse_event
+from rescue_shared.contracts.registry import (
+    EVENT_TYPES,
+    ContractError,
+    UnknownEventType,
+    event_type_of,
+    parse_event,
+)
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import InboxMessage
 from rescue_shared.db.unit_of_work import UnitOfWork
@@ -34,9 +44,29 @@ from rescue_shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[UnitOfWork, EventEnvelope[Any]], Awaitable[None]]
+HandlerMap = Mapping[type[BaseModel], EventHandler]
 
 
-class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+def handler_map(handlers: Mapping[type[BaseModel] | str, EventHandler]) -> dict[
+        type[BaseModel], EventHandler]:
+    """Handlers by payload model; ContractError for a model (or name) the registry lacks.
+
+    An event-type name stands for its registered payload models (every schema version)."""
+    by_model: dict[type[BaseModel], EventHandler] = {}
+    for key, handler in handlers.items():
+        if isinstance(key, str):
+            models = [e.payload_model for e in EVENT_TYPES if e.name == key]
+            if not models:
+                raise ContractError(f"no registered event type {key!r}")
+        else:
+            event_type_of(key)  # raises for an unregistered model
+            models = [key]
+        for model in models:
+            by_model[model] = handler
+    return by_model
+
+
+class _CommitOnRevoke:
     """Commit what is applied before a partition moves to another replica."""
 
     def __init__(self, runner: EventConsumer) -> None:
@@ -50,6 +80,11 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
                  sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
 
 
+# aiokafka ships no type information: registered as a virtual subclass (the ABC's isinstance
+# check passes) rather than subclassing an untyped base.
+ConsumerRebalanceListener.register(_CommitOnRevoke)
+
+
 class EventConsumer:
     """Runs one consumer group member for a service; `handlers` maps event_type to a handler."""
 
@@ -60,14 +95,14 @@ class EventConsumer:
         settings: ServiceSettings,
         metrics: ServiceMetrics,
         topics: list[str],
-        handlers: Mapping[str, EventHandler],
+        handlers: Mapping[type[BaseModel] | str, EventHandler],
         group_id: str | None = None,
     ) -> None:
         self._database = database
         self._settings = settings
         self._metrics = metrics
         self._base_topics = topics
-        self._handlers = dict(handlers)
+        self._handlers = handler_map(handlers)
         self.group_id = group_id or f"{settings.kafka_topic_namespace}{settings.service_name}"
         self._consumer: AIOKafkaConsumer | None = None
         self._dlt_producer: AIOKafkaProducer | None = None
@@ -152,13 +187,18 @@ class EventConsumer:
         try:
             envelope = parse_event(record.value or b"")
         except UnknownEventType as exc:
-            log.info("skipping %s at %s[%s]@%s", exc, record.topic, record.partition, record.offset)
+            # A newer producer's type: forward compatible, but never silent.
+            self._metrics.events_skipped.labels(exc.event_type, "unknown_type").inc()
+            log.warning("skipping %s at %s[%s]@%s", exc, record.topic, record.partition,
+                        record.offset)
             return
         except ContractError as exc:
             await self._dead_letter(record, exc, attempts=1)
             return
-        handler = self._handlers.get(envelope.event_type)
+        handler = self._handlers.get(type(envelope.payload))
         if handler is None:
+            self._metrics.events_skipped.labels(envelope.event_type, "not_handled").inc()
+            log.debug("not handled here: %s %s", envelope.event_type, envelope.event_id)
             return
         token = correlation_id_var.set(envelope.correlation_id)
         try:

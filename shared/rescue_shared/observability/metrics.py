@@ -23,6 +23,11 @@ class ServiceMetrics:
             "events_consumed_total", "Events handled by type and outcome (applied/duplicate).",
             ["event_type", "outcome"], registry=self.registry,
         )
+        self.events_skipped = Counter(
+            "events_skipped_total", "Events not applied: unknown_type (newer producer) or "
+            "not_handled (a registered type this service does not consume).",
+            ["event_type", "reason"], registry=self.registry,
+        )
         self.events_dead_lettered = Counter(
             "events_dead_lettered_total", "Messages sent to a dead-letter topic.",
             ["topic"], registry=self.registry,
