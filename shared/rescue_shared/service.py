@@ -48,6 +48,8 @@ class ServiceDefinition:
     # Path prefixes of bulk routes (cohorts, posted data sets): their bodies may reach
     # `max_bulk_request_body_bytes` instead of `max_request_body_bytes`.
     bulk_paths: Sequence[str] = ()
+    # The service's unit of work (its repositories); routes and handlers get one per request/event.
+    unit_of_work: type[UnitOfWork] = UnitOfWork
 
 
 async def _stop_task(task: asyncio.Task[None] | None,
@@ -84,6 +86,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
                 consumer = EventConsumer(
                     database=database, settings=settings, metrics=metrics,
                     topics=list(definition.consumed_topics), handlers=definition.handlers,
+                    unit_of_work=definition.unit_of_work,
                 )
                 app.state.consumer = consumer
                 consumer_task = asyncio.create_task(consumer.run(),
@@ -102,6 +105,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
                   lifespan=lifespan)
     app.state.settings = settings
+    app.state.unit_of_work_class = definition.unit_of_work
     app.state.metrics = metrics
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
@@ -120,7 +124,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
 async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     """Request-scoped unit of work: the route commits; anything else rolls back."""
-    async with UnitOfWork(request.app.state.database, request.app.state.settings) as uow:
+    unit_of_work_class: type[UnitOfWork] = request.app.state.unit_of_work_class
+    async with unit_of_work_class(request.app.state.database, request.app.state.settings) as uow:
         yield uow
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +19,12 @@ from rescue_shared.settings import ServiceSettings
 
 
 class UnitOfWork:
-    """Rolls back unless `commit()` is called; wakes the outbox relay after a commit with events."""
+    """Rolls back unless `commit()` is called; wakes the outbox relay after a commit with events.
+
+    A service subclasses it to add its repositories (`open_repositories`), so that its use cases
+    reach storage only through them; the consumer and the HTTP dependency build the subclass
+    named in the service's definition.
+    """
 
     def __init__(self, database: Database, settings: ServiceSettings) -> None:
         self._database = database
@@ -32,9 +37,13 @@ class UnitOfWork:
         """The settings of the service this unit of work belongs to (producer name, trial id)."""
         return self._settings
 
-    async def __aenter__(self) -> UnitOfWork:
+    async def __aenter__(self) -> Self:
         self.session = self._database.session()
+        self.open_repositories()
         return self
+
+    def open_repositories(self) -> None:
+        """Bind the service's repositories to `self.session` (subclasses override)."""
 
     async def __aexit__(
         self,

@@ -43,7 +43,9 @@ from rescue_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[UnitOfWork, EventEnvelope[Any]], Awaitable[None]]
+# The first argument is the service's own UnitOfWork subclass (hence Any: callables are
+# contravariant in their arguments).
+EventHandler = Callable[[Any, EventEnvelope[Any]], Awaitable[None]]
 HandlerMap = Mapping[type[BaseModel], EventHandler]
 
 
@@ -97,12 +99,14 @@ class EventConsumer:
         topics: list[str],
         handlers: Mapping[type[BaseModel] | str, EventHandler],
         group_id: str | None = None,
+        unit_of_work: type[UnitOfWork] = UnitOfWork,
     ) -> None:
         self._database = database
         self._settings = settings
         self._metrics = metrics
         self._base_topics = topics
         self._handlers = handler_map(handlers)
+        self._unit_of_work = unit_of_work
         self.group_id = group_id or f"{settings.kafka_topic_namespace}{settings.service_name}"
         self._consumer: AIOKafkaConsumer | None = None
         self._dlt_producer: AIOKafkaProducer | None = None
@@ -233,7 +237,7 @@ class EventConsumer:
         handler: EventHandler,
     ) -> bool:
         event_id = str(envelope.event_id)
-        async with UnitOfWork(self._database, self._settings) as uow:
+        async with self._unit_of_work(self._database, self._settings) as uow:
             seen = await uow.session.exec(
                 select(InboxMessage).where(
                     InboxMessage.consumer == self.group_id, InboxMessage.event_id == event_id
