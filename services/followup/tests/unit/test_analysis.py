@@ -126,8 +126,16 @@ def test_freireich_against_lifelines_called_directly(freireich: list[AdtteRow]) 
     assert result.arms[1].landmarks[0].ci_upper == pytest.approx(float(ci_at_10.iloc[1]))
 
     df = pd.DataFrame({"T": np.r_[t_p, t_m], "E": np.r_[e_p, e_m], "placebo": [1] * 21 + [0] * 21})
-    cph = CoxPHFitter().fit(df, "T", "E")
+    # lifelines' defaults stop early (HR 4.8168726, R 4.8168739): converge it fully to compare.
+    tight = {"step_size": 1.0, "precision": 1e-14, "r_precision": 1e-15}
+    cph = CoxPHFitter().fit(df, "T", "E", fit_options=tight)
     assert result.cox.hazard_ratio == pytest.approx(float(cph.hazard_ratios_["placebo"]), rel=1e-9)
+    assert result.cox.se == pytest.approx(float(cph.standard_errors_["placebo"]), rel=1e-9)
+    assert result.cox.p_value == pytest.approx(float(cph.summary.loc["placebo", "p"]), rel=1e-9)
+    default = CoxPHFitter().fit(df, "T", "E")
+    assert result.cox.hazard_ratio == pytest.approx(float(default.hazard_ratios_["placebo"]),
+                                                    rel=1e-6)
+    assert result.cox.hazard_ratio == pytest.approx(4.81687389827939, rel=1e-12)  # R coxph
 
 
 def test_freireich_against_hand_computed_formulas(freireich: list[AdtteRow]) -> None:
