@@ -77,6 +77,7 @@ async def lock_owned(uow: UnitOfWork, principal: Principal, subject_id: str, *,
     `create`d, or the caller has no site)."""
     if principal.site_id is None:
         return None
+    subject: PredictionSubject | None
     if create:
         subject, _ = await get_or_insert_locked(
             uow.session, PredictionSubject, subject_id,
