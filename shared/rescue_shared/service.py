@@ -45,8 +45,8 @@ class ServiceDefinition:
     consumed_topics: Sequence[str] = ()
     # Handlers by payload model (an event-type name is still accepted: all its versions).
     handlers: Mapping[type[BaseModel] | str, EventHandler] = field(default_factory=dict)
-    # Path prefixes of bulk routes (cohorts, posted data sets): their bodies may reach
-    # `max_bulk_request_body_bytes` instead of `max_request_body_bytes`.
+    # Paths of bulk routes (cohorts, posted data sets, FHIR Bundles), exactly: their bodies may
+    # reach `max_bulk_request_body_bytes` instead of `max_request_body_bytes`.
     bulk_paths: Sequence[str] = ()
     # The service's unit of work (its repositories); routes and handlers get one per request/event.
     unit_of_work: type[UnitOfWork] = UnitOfWork

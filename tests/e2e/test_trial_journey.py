@@ -98,17 +98,12 @@ async def enrol(platform: Platform, plan: Plan, today: dt.date) -> None:
     assert screening.status_code == 201, screening.text
     assert screening.json()["outcome"] == "eligible"
 
-    async def screening_reached_prediction() -> bool:
-        known = await platform["prediction"].client.get(f"/v1/subjects/{plan.subject_id}",
-                                                        headers=site_user)
-        return known.status_code == 200
-
-    await eventually(screening_reached_prediction, timeout=60,
-                     description=f"{plan.subject_id} known to prediction")
+    # Sent at once, as a hospital system would: whether or not the screening has reached
+    # prediction yet, the values are kept and used (202 while it has not).
     series = await platform["prediction"].client.post(
         f"/v1/subjects/{plan.subject_id}/ca125", json=ca125_series(plan, today),
         headers=site_user)
-    assert series.status_code in (200, 201), series.text
+    assert series.status_code in (200, 201, 202), series.text
 
 
 async def randomize(platform: Platform, plan: Plan, maintenance: str) -> dict[str, Any]:

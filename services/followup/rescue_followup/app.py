@@ -18,7 +18,7 @@ DEFINITION = ServiceDefinition(
     routers=[subjects_api.router, analysis_api.router, consort_api.router],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name, RANDOMIZATION.name],
     handlers=HANDLERS,
-    bulk_paths=["/v1/analysis/pfs"],
+    bulk_paths=["/v1/analysis/pfs", "/v1/analysis/pfs/km.png", "/v1/analysis/pfs/km.svg"],
 )
 
 

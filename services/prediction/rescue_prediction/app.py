@@ -26,7 +26,7 @@ DEFINITION = ServiceDefinition(
              plot_api.router, quarantine.router],
     consumed_topics=[ELIGIBILITY.name],
     handlers=HANDLERS,
-    bulk_paths=["/v1/kelim/batch"],
+    bulk_paths=["/v1/kelim/batch", "/v1/fhir"],
 )
 
 

@@ -51,7 +51,7 @@ class BodyLimitMiddleware:
         self.bulk_paths = tuple(bulk_paths)
 
     def limit_for(self, path: str) -> int:
-        return self.bulk_limit if path.startswith(self.bulk_paths) else self.limit
+        return self.bulk_limit if path.rstrip("/") in self.bulk_paths else self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _METHODS_WITH_BODY:
