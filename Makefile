@@ -28,6 +28,10 @@ test: $(STAMP) ## Start Kafka and PostgreSQL, run the whole test suite, stop the
 bench: $(STAMP) ## Benchmarks: screening latency and event propagation (own Kafka broker)
 	bash deploy/local/bench.sh $(BENCH_ARGS)
 
+.PHONY: chaos  # a target named like the chaos/ package directory
+chaos: $(STAMP) ## Fault campaign: own Kafka+PostgreSQL, 2 replicas, 200 subjects, 50 faults
+	bash deploy/local/chaos.sh $(CHAOS_ARGS)
+
 token: $(STAMP) ## Print a local token: make token SITE=S01 ROLES=site_user,investigator
 	@$(BIN)/rescue-token $(if $(SITE),--site $(SITE)) --roles $(or $(ROLES),site_user)
 

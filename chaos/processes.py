@@ -83,6 +83,8 @@ class ServiceProcess:
             self.process = subprocess.Popen(self.argv(), env=env, cwd=REPO, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
+        # For deploy/local/chaos.sh's clean-up should this campaign itself be killed.
+        self.log_path.with_suffix(".pid").write_text(f"{self.process.pid}\n")
         self.starts += 1
 
     async def wait_ready(self, timeout: float = 120.0) -> bool:
