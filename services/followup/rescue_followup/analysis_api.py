@@ -17,9 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from rescue_followup.domain.adtte import AdtteRow, AdtteValidationError, write_adtte_csv
-from rescue_followup.domain.analysis import PfsAnalysis, Population, analyse_pfs
+from rescue_followup.domain.analysis import PfsAnalysis, Population, Records, analyse_pfs
 from rescue_followup.domain.figures import render_km_figure
-from rescue_followup.posted_adtte import read_posted_adtte
+from rescue_followup.posted_adtte import read_posted_adtte_frame
 from rescue_followup.records import adtte_rows
 from rescue_followup.store import release, subjects_with_records
 from rescue_shared.auth import Principal, require_roles
@@ -56,7 +56,8 @@ async def live_rows(uow: UoW, cutoff: dt.date | None) -> list[AdtteRow]:
     return await asyncio.to_thread(adtte_rows, subjects, records, cutoff)
 
 
-async def posted_rows(request: Request) -> list[AdtteRow]:
+async def posted_rows(request: Request) -> Records:
+    """The posted ADTTE as a validated column-wise frame (no per-row objects)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("text/csv", "application/csv"):
         raise Problem(415, "Unsupported Media Type",
@@ -71,7 +72,7 @@ async def posted_rows(request: Request) -> list[AdtteRow]:
                       errors=[{"field": "body", "rule": "encoding", "message": str(exc)}]
                       ) from exc
     try:
-        return await asyncio.to_thread(read_posted_adtte, text)
+        return await asyncio.to_thread(read_posted_adtte_frame, text)
     except AdtteValidationError as exc:
         shown = "; ".join(str(i) for i in exc.issues[:10])
         more = f" (and {len(exc.issues) - 10} more)" if len(exc.issues) > 10 else ""
@@ -83,23 +84,23 @@ async def posted_rows(request: Request) -> list[AdtteRow]:
 
 
 async def analyse(
-    rows: list[AdtteRow], population: Population, cutoff: dt.date | None
+    rows: Records, population: Population, cutoff: dt.date | None
 ) -> PfsAnalysisReport:
     try:
         result = await asyncio.to_thread(analyse_pfs, rows, population=population)
     except ValueError as exc:
         raise Problem(422, "Analysis not possible", str(exc)) from exc
-    return PfsAnalysisReport(**result.model_dump(), data_cutoff=cutoff)
+    return PfsAnalysisReport(**dict(result), data_cutoff=cutoff)
 
 
-def _draw(rows: list[AdtteRow], population: Population, fmt: Literal["png", "svg"]) -> bytes:
+def _draw(rows: Records, population: Population, fmt: Literal["png", "svg"]) -> bytes:
     title = f"Progression-free survival by arm ({POPULATION_TITLES[population]})"
     with _FIGURE_LOCK:
         return render_km_figure(rows, population=population, fmt=fmt, title=title)
 
 
 async def figure(
-    rows: list[AdtteRow], population: Population, fmt: Literal["png", "svg"]
+    rows: Records, population: Population, fmt: Literal["png", "svg"]
 ) -> Response:
     try:
         image = await asyncio.to_thread(_draw, rows, population, fmt)

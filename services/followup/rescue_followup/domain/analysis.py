@@ -200,12 +200,10 @@ def _flag(value: object) -> bool:
 
 
 def _flags(column: pd.Series) -> pd.Series:
-    """`_flag` of every value; vectorised for the usual bool and Y/N string columns."""
-    if pd.api.types.is_bool_dtype(column):
-        return column.astype(bool)
-    if pd.api.types.infer_dtype(column, skipna=False) == "string":
-        return column.str.strip().str.upper().isin(_TRUE_FLAGS)
-    return column.map(_flag).astype(bool)
+    """`_flag` of every value, evaluated once per distinct value."""
+    codes, uniques = pd.factorize(column)
+    flags = np.array([_flag(u) for u in uniques] + [False], dtype=bool)
+    return pd.Series(flags[codes], index=column.index)  # code -1 (missing) reads False
 
 
 def analysis_frame(
