@@ -16,7 +16,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rescue_followup.domain.pfs import CensorDateSource, PfsEventType, PfsResult, pfs_days
 
-PARAMCD_PFS = "PFS"
+PARAMCD_PFS: Final = "PFS"
 EXPERIMENTAL_ARM = "SCS_CHEMO"
 CONTROL_ARM = "CHEMO"
 ARMS: tuple[str, ...] = (EXPERIMENTAL_ARM, CONTROL_ARM)
@@ -299,7 +299,8 @@ class RowIssues:
               message: str | Callable[[int], str]) -> None:
         at = np.flatnonzero(mask)
         if at.size:
-            texts = [message] * at.size if isinstance(message, str) else [message(i) for i in at]
+            texts = ([message] * at.size if isinstance(message, str)
+                     else [message(i) for i in at.tolist()])
             self.add(lines[at], rank, column, texts)
 
     def sorted(self) -> list[AdtteIssue]:
@@ -392,7 +393,7 @@ def validate_adtte_cells(
             continue
         ordinals[name] = values = _lookup(raw, _date_ordinal)
         found.where(np.isnan(values), lines, rank, name,
-                    lambda i, raw=raw: f"not an ISO date YYYY-MM-DD (got {raw[i]!r})")
+                    _quoting("not an ISO date YYYY-MM-DD", raw))
     raw_aval = column("AVAL")
     if raw_aval is None:
         aval = np.full(n, math.nan)
@@ -469,6 +470,10 @@ def validate_adtte_cells(
     return frame, header_issues + found.sorted() + dataset_issues
 
 
+def _quoting(text: str, raw: np.ndarray) -> Callable[[int], str]:
+    return lambda i: f"{text} (got {raw[i]!r})"
+
+
 def _iso(ordinal: float) -> str:
     return dt.date.fromordinal(int(ordinal)).isoformat()
 
@@ -502,7 +507,7 @@ def rows_from_frame(frame: pd.DataFrame) -> list[AdtteRow]:
             startdt=r.STARTDT.date(),
             adt=r.ADT.date(),
             aval=int(r.AVAL),
-            cnsr=int(r.CNSR),
+            cnsr=1 if r.CNSR == 1 else 0,
             evntdesc=r.EVNTDESC,
             cnsdtdsc=r.CNSDTDSC,
             invalidated=r.INVALFL == "Y",

@@ -39,7 +39,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -83,8 +83,8 @@ class Conventions(BaseModel):
         "first time S(t) < 0.5; midpoint of the flat segment where S(t) = 0.5 (tolerance "
         "sqrt(machine epsilon)); CI: the same rule on the lower and upper bands; None = not "
         "reached (R print.survfit / summary(fit)$table)")
-    landmark_rule: str = "S at the last curve time <= t (R summary(fit, times = t)); None beyond " \
-                         "the last follow-up time"
+    landmark_rule: str = ("S and band at the last curve time <= t (R summary(fit, times = t)); "
+                          "None beyond the last follow-up time")
     at_risk_rule: str = "AVAL >= t"
     logrank: str = "survdiff(Surv(AVAL, 1 - CNSR) ~ ARM), hypergeometric variance, chi-square 1 df"
     stratified_logrank: str = "survdiff(Surv(AVAL, 1 - CNSR) ~ ARM + strata(STRATA))"
@@ -189,7 +189,7 @@ class PfsAnalysis(BaseModel):
     conventions: Conventions = Conventions()
 
 
-Records = Sequence[AdtteRow] | pd.DataFrame
+Records: TypeAlias = Sequence[AdtteRow] | pd.DataFrame
 _TRUE_FLAGS = ("Y", "TRUE", "1")
 
 
