@@ -5,6 +5,7 @@
    fixtures/survival_reference.R), so the check runs everywhere.
 2. Live: where `Rscript` with `survival` is installed, R runs on freshly simulated data sets
    (ties, 5 strata, a KM curve exactly at 0.5 over an interval) and every figure is compared.
+   Skipped without R, unless RESCUE_REQUIRE_R=1 (CI), which makes a missing R a failure.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import datetime as dt
 import functools
 import math
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -195,6 +197,8 @@ def run_r(tmp_path: Path, name: str, text: str) -> dict[str, float | None]:
 def test_fresh_data_agree_with_r_where_installed(tmp_path: Path, name: str, make) -> None:
     reason = r_with_survival()
     if reason is not None:
+        if os.environ.get("RESCUE_REQUIRE_R") == "1":
+            pytest.fail(f"RESCUE_REQUIRE_R=1 but {reason}")
         pytest.skip(f"no live R cross-check: {reason}")
     text = make()
     result = analyse_pfs(read_posted_adtte(text))
