@@ -25,6 +25,7 @@ from rescue_prediction.settings import PredictionSettings
 from rescue_randomization.app import DEFINITION as RANDOMIZATION
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.db.platform_tables import IdempotencyRecord
+from rescue_shared.errors import Conflict, invalid_fields
 from rescue_shared.service import ServiceDefinition
 from rescue_shared.testing import RunningService, auth, run_service, settings_for
 
@@ -148,3 +149,28 @@ async def test_an_unexpected_error_is_problem_json_with_the_correlation_id(
     assert problem["correlation_id"] == "trace-me-123"
     assert response.headers["x-correlation-id"] == "trace-me-123"
     assert "a bug" not in response.text  # internals stay in the log
+
+
+async def test_use_case_errors_answer_problem_json_with_their_status(tmp_path: Path) -> None:
+    raising = APIRouter()
+
+    @raising.get("/v1/conflict")
+    async def conflict() -> None:
+        raise Conflict("CA-125 on 2026-01-05 is already recorded as 812 U/mL",
+                       title="Conflicting CA-125 value")
+
+    @raising.get("/v1/invalid")
+    async def invalid() -> None:
+        raise invalid_fields([{"field": "reason", "rule": "min_words", "message": "too short"}])
+
+    definition = ServiceDefinition(
+        name=ELIGIBILITY.name, title="t", description="d", migrations=ELIGIBILITY.migrations,
+        routers=[raising])
+    settings = settings_for(EligibilitySettings, messaging_enabled=False,
+                            database_url=f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    async with run_service(definition, settings) as service:
+        conflicting = assert_problem(await service.client.get("/v1/conflict"), 409)
+        refused = assert_problem(await service.client.get("/v1/invalid"), 422)
+    assert conflicting["title"] == "Conflicting CA-125 value"
+    assert refused["detail"] == "invalid field(s): reason"
+    assert refused["errors"] == [{"field": "reason", "rule": "min_words", "message": "too short"}]

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rescue_shared.errors import ServiceError
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -79,6 +81,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(request, exc.status_code, title, str(exc.detail),
                                 headers=getattr(exc, "headers", None))
 
+    async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        return problem_response(request, exc.status, exc.title, exc.detail, **exc.extensions)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
