@@ -452,7 +452,9 @@ def logrank_sums(table: RiskTable) -> tuple[float, float]:
 
 
 def _strata_codes(strata: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
-    return pd.factorize(pd.Series(np.asarray(strata, dtype=object)), sort=True)[0]
+    """0-based codes of the strata labels (as text: None or NaN are labels like any other)."""
+    labels = pd.Series(np.asarray(strata, dtype=object)).astype(str)
+    return pd.factorize(labels, sort=True)[0]
 
 
 def stratified_logrank(
