@@ -74,7 +74,7 @@ def adtte_csv(data: pd.DataFrame) -> str:
         "STARTDT": [d.isoformat() for d in data["STARTDT"]], "ADT": [d.isoformat() for d in adt],
         "AVAL": data["AVAL"], "CNSR": data["CNSR"],
     })
-    return frame.to_csv(index=False, lineterminator="\n")
+    return str(frame.to_csv(index=False, lineterminator="\n"))
 
 
 def lifelines_alone(data: pd.DataFrame) -> float:

@@ -317,7 +317,8 @@ def _lookup(values: np.ndarray, parse: Callable[[str], float | None]) -> np.ndar
     """`parse` of every value, called once per distinct value; None -> NaN."""
     codes, uniques = pd.factorize(values)
     parsed = np.array([_nan(parse(u)) for u in uniques] + [math.nan], dtype=float)
-    return parsed[codes]  # code -1 (never: cells are strings) would read the trailing NaN
+    result: np.ndarray = parsed[np.asarray(codes)]  # code -1 (never here) reads the NaN
+    return result
 
 
 def _nan(value: float | None) -> float:

@@ -454,7 +454,8 @@ def logrank_sums(table: RiskTable) -> tuple[float, float]:
 def _strata_codes(strata: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
     """0-based codes of the strata labels (as text: None or NaN are labels like any other)."""
     labels = pd.Series(np.asarray(strata, dtype=object)).astype(str)
-    return pd.factorize(labels, sort=True)[0]
+    codes: np.ndarray = np.asarray(pd.factorize(labels, sort=True)[0], dtype=np.int64)
+    return codes
 
 
 def stratified_logrank(
