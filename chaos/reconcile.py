@@ -10,6 +10,7 @@ two different results). Events may repeat on the wire (at-least-once); applied e
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ class Reconciliation:
     events_on_wire: int = 0
     redelivered_on_wire: int = 0
     open_idempotency_claims: int = 0
+    late_retries: list[dict[str, Any]] = field(default_factory=list)
     strata: dict[str, dict[str, int]] = field(default_factory=dict)
     max_stratum_imbalance: int = 0
     allocations: int = 0
@@ -278,6 +280,15 @@ class Reconciler:
                     "followup": registered["randomization_number"]})
             else:
                 self.r.hit("followup", "randomization")
+        # An allocation the hospital was told did not happen (a retried request run twice answers
+        # "Already randomized" to its own first run): applied twice, acknowledged never.
+        for records in self.by_key.values():
+            first = records[0]
+            if (first.kind == "randomization" and first.subject_id in rows
+                    and first.subject_id not in numbers
+                    and any(r.answered for r in records)):
+                self.r.dup("randomization", "randomization", first.subject_id,
+                           f"allocated, but answered {[r.status for r in records]}")
         for record in (r for rs in self.by_key.values() for r in rs
                        if r.kind == "refusal" and r.status == 409):
             if record.subject_id in rows:
@@ -411,12 +422,45 @@ async def audit_verification(client: HospitalClient) -> dict[str, Any]:
     return dict(response.json())
 
 
+async def retry_open_claims(snap: Snapshot, client: HospitalClient,
+                            claim_ttl_s: float) -> list[dict[str, Any]]:
+    """A hospital that never saw its answer sends the request again, same key: do that for every
+    write whose Idempotency-Key claim was left unfinished, once the claim may be retaken."""
+    ledger = {(r.service, r.key): r for r in client.ledger}
+    open_claims = [(service, row) for service in SERVICES
+                   for row in snap.tables[service]["open_claims"]]
+    if not open_claims:
+        return []
+    oldest_needed = max(row["created_at"] for _, row in open_claims)
+    wait = claim_ttl_s + 2 - (dt.datetime.now(dt.UTC) - oldest_needed).total_seconds()
+    await asyncio.sleep(min(max(0.0, wait), claim_ttl_s + 5))
+    retried = []
+    for service, row in open_claims:
+        record = ledger.get((service, row["key"]))
+        entry: dict[str, Any] = {"service": service, "key": row["key"],
+                                 "claimed_at": str(row["created_at"])}
+        if record is not None:
+            check = await client.duplicate(record, copies=1)
+            entry.update(kind=record.kind, subject_id=record.subject_id,
+                         first_answer=record.status, late_answer=check.statuses[0],
+                         same_answer=check.same_answer)
+        retried.append(entry)
+    return retried
+
+
 async def reconcile_system(
     database_urls: dict[str, str], bootstrap: str, namespace: str, client: HospitalClient,
-    settle_timeout: float = 300.0,
+    settle_timeout: float = 300.0, claim_ttl_s: float = 60.0,
 ) -> Outcome:
-    """Let the system settle (bounded), read every store and topic, reconcile."""
+    """Let the system settle (bounded), read every store and topic, reconcile. Writes whose
+    idempotency claim was left open are first sent once more (see `retry_open_claims`)."""
     settled, settle_s = await settle(database_urls, bootstrap, namespace, settle_timeout)
     snap = await snapshot(database_urls, bootstrap, namespace)
+    late = await retry_open_claims(snap, client, claim_ttl_s)
+    if late:
+        settled, more = await settle(database_urls, bootstrap, namespace, settle_timeout)
+        settle_s += more
+        snap = await snapshot(database_urls, bootstrap, namespace)
     result = Reconciler(snap, client.ledger, client.replays, namespace).run()
+    result.late_retries = late
     return Outcome(result, settled, settle_s, await audit_verification(client))

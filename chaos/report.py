@@ -57,6 +57,7 @@ def build_report(
         "events_on_wire": r.events_on_wire,
         "redelivered_on_wire": r.redelivered_on_wire,
         "open_idempotency_claims": r.open_idempotency_claims,
+        "late_retries": r.late_retries,
         "lost_details": r.lost[:DETAIL_LIMIT],
         "duplicated_details": r.duplicated[:DETAIL_LIMIT],
         "double_allocation_details": r.double_allocations[:DETAIL_LIMIT],
@@ -73,6 +74,8 @@ def _counts(values: dict[str, Any]) -> str:
 
 def table(report: dict[str, Any]) -> str:
     applied = report["facts_applied"]
+    late = report["late_retries"]
+    changed = sum(1 for x in late if not x.get("same_answer", True))
     rows: list[tuple[str, str]] = [
         ("faults", f"{report['faults_total']} ({_counts(report['faults'])})"),
         ("subjects", f"{report['subjects']} (randomized {report['allocations']}, probes "
@@ -97,7 +100,8 @@ def table(report: dict[str, Any]) -> str:
         ("max stratum imbalance", str(report["max_stratum_imbalance"])),
         ("events on the wire (redelivered)", f"{report['events_on_wire']} "
                                              f"({report['redelivered_on_wire']})"),
-        ("open idempotency claims", str(report["open_idempotency_claims"])),
+        ("open idempotency claims", f"{report['open_idempotency_claims']} (sent again late: "
+                                    f"{len(late)}, answered differently: {changed})"),
         ("wall clock", f"{report['wall_s']} s (load {report['load_s']} s)"),
     ]
     width = max(len(k) for k, _ in rows)

@@ -24,7 +24,7 @@ cleanup() {
   for f in "$RUN_DIR"/logs/*.pid; do
     [[ -f $f ]] || continue
     pid=$(<"$f")
-    if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q rescue; then
+    if [[ $pid =~ ^[0-9]+$ ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q rescue; then
       kill -KILL "$pid" 2>/dev/null || true
     fi
     rm -f "$f"
