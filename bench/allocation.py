@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from harness import ELIGIBLE_FACTS
 
 from rescue_randomization.app import DEFINITION
-from rescue_randomization.handlers import HANDLERS
+from rescue_randomization.entrypoints.events import HANDLERS
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.events import (
@@ -33,7 +33,6 @@ from rescue_shared.contracts.events import (
     PredictionCompleted,
     SubjectScreened,
 )
-from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.testing import RunningService, auth, run_service, settings_for
 
 
@@ -63,8 +62,8 @@ def events_making_randomizable(subject_id: str) -> list[Any]:
 async def make_randomizable(service: RunningService, subject_ids: list[str]) -> None:
     for subject_id in subject_ids:
         for event in events_making_randomizable(subject_id):
-            async with UnitOfWork(service.app.state.database, service.settings) as uow:
-                await HANDLERS[event.event_type](uow, event)
+            async with DEFINITION.unit_of_work(service.app.state.database, service.settings) as uow:
+                await HANDLERS[type(event.payload)](uow, event)
                 await uow.commit()
 
 

@@ -24,8 +24,8 @@ from harness import ELIGIBLE_FACTS, SITE_USER, start_platform
 from sqlmodel import col, select
 
 from rescue_followup.tables import ScreeningRecord
-from rescue_prediction.tables import PredictionSubject
-from rescue_randomization.tables import RandomizationCandidate
+from rescue_prediction.adapters.tables import PredictionSubject
+from rescue_randomization.adapters.tables import RandomizationCandidate
 from rescue_shared.testing import eventually
 
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from rescue_randomization import (
-    audit_api,
-    balance_api,
-    candidates_api,
-    randomizations_api,
-    trial_api,
-)
-from rescue_randomization.handlers import HANDLERS
+from rescue_randomization.adapters.unit_of_work import SqlRandomizationUnitOfWork
+from rescue_randomization.entrypoints.events import HANDLERS
+from rescue_randomization.entrypoints.http import audit, balance, candidates, randomizations, trial
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION
 from rescue_shared.service import ServiceDefinition, create_service_app
@@ -21,10 +16,11 @@ DEFINITION = ServiceDefinition(
     title="RESCUE randomization service",
     description="Concealed, stratified 1:1 allocation with a tamper-evident audit trail.",
     migrations="rescue_randomization:migrations",
-    routers=[candidates_api.router, randomizations_api.router, balance_api.router,
-             audit_api.router, trial_api.router],
+    routers=[candidates.router, randomizations.router, balance.router, audit.router,
+             trial.router],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name],
     handlers=HANDLERS,
+    unit_of_work=SqlRandomizationUnitOfWork,
 )
 
 

@@ -16,10 +16,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from randomization_support import confirmed, predicted, screened
 
 from rescue_randomization.app import DEFINITION
-from rescue_randomization.handlers import HANDLERS
+from rescue_randomization.entrypoints.events import HANDLERS
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts.envelope import EventEnvelope
-from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.testing import RunningService, auth, run_service, settings_for
 
 
@@ -38,9 +37,9 @@ Deliver = Callable[..., Awaitable[None]]
 def deliver(randomization: RunningService) -> Deliver:
     async def _deliver(*events: EventEnvelope[Any]) -> None:
         for event in events:
-            async with UnitOfWork(randomization.app.state.database,
-                                  randomization.settings) as uow:
-                await HANDLERS[event.event_type](uow, event)
+            async with DEFINITION.unit_of_work(randomization.app.state.database,
+                                               randomization.settings) as uow:
+                await HANDLERS[type(event.payload)](uow, event)
                 await uow.commit()
 
     return _deliver

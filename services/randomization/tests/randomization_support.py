@@ -13,7 +13,7 @@ from harness import ELIGIBLE_FACTS
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from rescue_randomization.tables import AuditEntry
+from rescue_randomization.adapters.tables import AuditEntry
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.events import (

@@ -123,7 +123,8 @@ Factor = Annotated[CategoricalFactor | BandedFactor, Field(discriminator="kind")
 
 
 def default_factors() -> tuple[CategoricalFactor | BandedFactor, ...]:
-    """Domain doc §6 defaults: site, PFI 6-12 vs >12 months (<6 not randomizable), maintenance."""
+    """docs/protocol/randomization.md § Strata: site, PFI 6-12 vs >12 months (<6 not
+    randomizable), planned maintenance."""
     return (
         CategoricalFactor(name="site", source="site_id"),
         BandedFactor(

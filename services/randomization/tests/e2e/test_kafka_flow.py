@@ -12,9 +12,9 @@ from aiokafka import AIOKafkaProducer
 from randomization_support import MONITOR, SITE_USER, confirmed, predicted, screened
 from sqlmodel import select
 
+from rescue_randomization.adapters.tables import Allocation
 from rescue_randomization.app import DEFINITION
 from rescue_randomization.settings import RandomizationSettings
-from rescue_randomization.tables import Allocation
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.testing import (
     RunningService,

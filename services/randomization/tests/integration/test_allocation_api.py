@@ -22,7 +22,7 @@ from randomization_support import (
 )
 from sqlmodel import col, select
 
-from rescue_randomization.tables import Allocation
+from rescue_randomization.adapters.tables import Allocation
 from rescue_shared.db.platform_tables import OutboxMessage
 from rescue_shared.testing import RunningService, auth
 

@@ -11,8 +11,8 @@ import pytest
 from randomization_support import MONITOR, audit_entries
 from sqlmodel import col, select
 
+from rescue_randomization.adapters.tables import Allocation, Trial
 from rescue_randomization.domain.blocks import block_list
-from rescue_randomization.tables import Allocation, Trial
 from rescue_shared.testing import RunningService, auth
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ from randomization_support import (
 )
 from sqlmodel import select
 
-from rescue_randomization.tables import PendingDecision
+from rescue_randomization.adapters.tables import PendingDecision
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.testing import RunningService
 

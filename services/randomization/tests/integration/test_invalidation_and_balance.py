@@ -19,8 +19,8 @@ from randomization_support import (
 )
 from sqlmodel import col, select
 
+from rescue_randomization.adapters.tables import Allocation, Trial
 from rescue_randomization.domain.blocks import block_list
-from rescue_randomization.tables import Allocation, Trial
 from rescue_shared.db.platform_tables import OutboxMessage
 from rescue_shared.testing import RunningService, auth
 

@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from sqlmodel import col, select
-
-from rescue_randomization.access import ProtocolVersion, TrialTeam
-from rescue_randomization.protocol import load_protocol
-from rescue_randomization.schemas import ArmCounts, Balance, StratumBalance
-from rescue_randomization.tables import Allocation, Trial
-from rescue_randomization.trial import config_of
-from rescue_shared.service import UoW
-
-router = APIRouter(prefix="/v1", tags=["balance"])
+from rescue_randomization.domain.arms import Arm
+from rescue_randomization.service_layer.trial_setup import configuration_in_force
+from rescue_randomization.service_layer.unit_of_work import RandomizationUnitOfWork
+from rescue_randomization.service_layer.views import ArmCounts, Balance, StratumBalance
 
 
 def _add(counts: ArmCounts, arm: str) -> None:
-    setattr(counts, arm, getattr(counts, arm) + 1)
+    if arm == Arm.SCS_CHEMO:
+        counts.SCS_CHEMO += 1
+    elif arm == Arm.CHEMO:
+        counts.CHEMO += 1
+    else:
+        raise ValueError(f"unknown arm {arm!r}")
     counts.total += 1
 
 
-@router.get("/balance", response_model=Balance,
-            summary="Counts by arm overall and per stratum")
-async def balance(principal: TrialTeam, uow: UoW, version: ProtocolVersion) -> Balance:
+async def balance(uow: RandomizationUnitOfWork, *, protocol_version: str) -> Balance:
     """`allocated` counts every allocation (an invalidated one keeps its slot); `valid` leaves
     invalidated ones out."""
-    trial = await uow.session.get(Trial, 1)
-    config = config_of(trial) if trial else load_protocol(version).randomization
-    rows = (await uow.session.exec(select(Allocation).order_by(col(Allocation.sequence)))).all()
+    config = await configuration_in_force(uow, protocol_version)
     result = Balance(scheme=config.scheme.scheme, allocated=ArmCounts(), valid=ArmCounts(),
                      invalidated=0, strata=[])
     strata: dict[str, StratumBalance] = {}
-    for row in rows:
+    for row in await uow.allocations.in_order():
         stratum = strata.setdefault(row.stratum_key, StratumBalance(
             stratum=dict(row.stratum), stratum_key=row.stratum_key, allocated=ArmCounts(),
             valid=ArmCounts(), imbalance=0))

@@ -1,20 +1,18 @@
-"""Request and response bodies of the randomization API (kept apart from the tables)."""
+"""What the randomization use cases answer: the read models the HTTP API returns as they are.
+
+Kept apart from the records (`domain/records.py`): a view never shows the seed, nor how an arm
+was decided.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, Field
 
-from rescue_randomization.domain.schemes import SchemeConfig
-from rescue_randomization.domain.strata import StrataConfig
-from rescue_randomization.tables import Allocation
+from rescue_randomization.domain.records import AllocationRecord
 from rescue_shared.contracts.events import Arm, ResectionClassification
-
-SubjectId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description=(
-    "Site pseudonym of the subject (letters, digits, '.', '_', '-'); never a direct identifier."
-))]
 
 
 class UnmetCondition(BaseModel):
@@ -43,26 +41,6 @@ class Candidate(BaseModel):
     unmet_conditions: list[UnmetCondition]
 
 
-class RandomizationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    subject_id: SubjectId
-    consent_confirmed: StrictBool = Field(
-        description="The investigator confirms the subject's written informed consent.")
-    planned_maintenance: str | None = Field(
-        None, max_length=50,
-        description="Planned maintenance therapy (a stratification factor): parp_inhibitor, "
-                    "bevacizumab or none.")
-
-
-class InvalidationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(max_length=2000, description="Why the allocation was made in error "
-                                                     "(at least three words of two or more "
-                                                     "letters).")
-
-
 class Invalidation(BaseModel):
     invalidated_by: str
     invalidated_at: datetime
@@ -84,7 +62,7 @@ class RandomizationView(BaseModel):
     invalidation: Invalidation | None = None
 
     @classmethod
-    def of(cls, allocation: Allocation) -> RandomizationView:
+    def of(cls, allocation: AllocationRecord) -> RandomizationView:
         invalidation = None
         if allocation.invalidated_at is not None:
             invalidation = Invalidation(invalidated_by=allocation.invalidated_by or "",
@@ -93,7 +71,7 @@ class RandomizationView(BaseModel):
         return cls(
             subject_id=allocation.subject_id, site_id=allocation.site_id,
             randomization_number=allocation.randomization_number,
-            arm=allocation.arm,  # type: ignore[arg-type]
+            arm=allocation.arm,
             stratum=dict(allocation.stratum), allocated_at=allocation.allocated_at,
             randomization_date=allocation.randomization_date, scheme=allocation.scheme,
             protocol_version=allocation.protocol_version, allocated_by=allocation.allocated_by,
@@ -161,15 +139,6 @@ class TrialView(BaseModel):
     locked: bool
     locked_at: datetime | None
     locked_by: str | None
-
-
-class ConfigurationRequest(BaseModel):
-    """A new scheme (and optionally strata) before the first allocation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scheme: SchemeConfig
-    strata: StrataConfig | None = None
 
 
 class ReplayedAllocation(BaseModel):

@@ -4,22 +4,21 @@ All random draws come from the trial's secret seed through HMAC-SHA256 streams
 (domain.csprng): permuted blocks read slot `n` of the stratum's list; minimization and the big
 stick draw their coin from `seeded_uniform(seed, sequence)`. Unpredictable without the seed,
 reproducible with it. Invalidated allocations stay counted (their slot stays consumed).
+See docs/protocol/randomization.md, "Allocation schemes" and "Concealment and reproducibility".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rescue_randomization.domain.arms import Arm
 from rescue_randomization.domain.big_stick import allocate_big_stick, is_forced
 from rescue_randomization.domain.blocks import allocation_for_slot
 from rescue_randomization.domain.csprng import seeded_uniform
 from rescue_randomization.domain.minimization import allocate_minimization, tally
+from rescue_randomization.domain.records import AllocationRecord, StratumCounterRecord
 from rescue_randomization.domain.schemes import (
     BigStickConfig,
     MinimizationConfig,
@@ -27,7 +26,6 @@ from rescue_randomization.domain.schemes import (
     RandomizationConfig,
 )
 from rescue_randomization.domain.strata import Stratum
-from rescue_randomization.tables import Allocation, StratumCounter
 
 
 @dataclass(frozen=True)
@@ -36,18 +34,7 @@ class Decision:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-async def locked_counter(session: AsyncSession, stratum: Stratum) -> StratumCounter:
-    """The stratum's counter row, locked (created on the stratum's first allocation)."""
-    counter = (await session.exec(
-        select(StratumCounter).where(StratumCounter.stratum_key == stratum.key)
-        .with_for_update().execution_options(populate_existing=True))).first()
-    if counter is None:
-        counter = StratumCounter(stratum_key=stratum.key, levels=dict(stratum.levels))
-        session.add(counter)
-    return counter
-
-
-def _recording(uniform: Any, draws: list[float]) -> Any:
+def _recording(uniform: Callable[[], float], draws: list[float]) -> Callable[[], float]:
     def draw() -> float:
         value: float = uniform()
         draws.append(value)
@@ -78,11 +65,15 @@ def _minimization(seed: bytes, sequence: int, config: MinimizationConfig,
     })
 
 
-async def decide(
-    session: AsyncSession, seed: bytes, sequence: int, config: RandomizationConfig,
-    stratum: Stratum, counter: StratumCounter,
+def decide(
+    seed: bytes, sequence: int, config: RandomizationConfig, stratum: Stratum,
+    counter: StratumCounterRecord, earlier: Iterable[tuple[dict[str, str], Arm]] = (),
 ) -> Decision:
-    """The arm of the trial's allocation number `sequence` in `stratum` (counter locked)."""
+    """The arm of the trial's allocation number `sequence` in `stratum`.
+
+    `counter` is the stratum's (locked) counter; `earlier` every earlier allocation's stratum
+    levels and arm, which only minimization reads.
+    """
     scheme = config.scheme
     if isinstance(scheme, PermutedBlockConfig):
         slot = allocation_for_slot(seed, stratum.key, counter.next_slot, scheme)
@@ -90,12 +81,11 @@ async def decide(
     if isinstance(scheme, BigStickConfig):
         counts = {Arm.SCS_CHEMO: counter.scs_chemo, Arm.CHEMO: counter.chemo}
         return _big_stick(seed, sequence, scheme, counts)
-    rows = (await session.exec(select(Allocation.stratum, Allocation.arm))).all()
-    return _minimization(seed, sequence, scheme, ((dict(s), Arm(a)) for s, a in rows),
-                         dict(stratum.levels))
+    return _minimization(seed, sequence, scheme, earlier, dict(stratum.levels))
 
 
-def count(counter: StratumCounter, arm: Arm) -> None:
+def count(counter: StratumCounterRecord, arm: Arm) -> None:
+    """Consume the stratum's next slot for `arm`."""
     counter.next_slot += 1
     if arm is Arm.SCS_CHEMO:
         counter.scs_chemo += 1
@@ -104,7 +94,7 @@ def count(counter: StratumCounter, arm: Arm) -> None:
 
 
 def replay(seed: bytes, config: RandomizationConfig,
-           allocations: Sequence[Allocation]) -> list[Arm]:
+           allocations: Sequence[AllocationRecord]) -> list[Arm]:
     """The arm the seed gives for each allocation (in trial sequence order), recomputed."""
     scheme = config.scheme
     ordered = sorted(allocations, key=lambda a: a.sequence)
@@ -126,8 +116,3 @@ def replay(seed: bytes, config: RandomizationConfig,
             earlier.append((dict(allocation.stratum), Arm(allocation.arm)))
         arms.append(arm)
     return arms
-
-
-async def all_allocations(session: AsyncSession) -> list[Allocation]:
-    return list((await session.exec(
-        select(Allocation).order_by(col(Allocation.sequence)))).all())

@@ -2,7 +2,8 @@
 
 Randomizable = screened at the caller's site, final eligibility confirmed for her latest screening,
 the latest complete-resection prediction `highly_likely_complete_resection`, and every strata fact
-taken from the screening present and inside a configured level.
+taken from the screening present and inside a configured level
+(docs/protocol/randomization.md, "Who can be randomized").
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rescue_randomization.domain.records import CandidateRecord, PredictionRecord
 from rescue_randomization.domain.strata import StrataConfig, StratumError
-from rescue_randomization.tables import RandomizationCandidate, SubjectPrediction
 
 HIGHLY_LIKELY = "highly_likely_complete_resection"
 # Facts the site gives in the randomization request rather than at screening.
@@ -28,7 +29,7 @@ class Condition:
         return {"condition": self.condition, "detail": self.detail}
 
 
-def strata_facts(candidate: RandomizationCandidate,
+def strata_facts(candidate: CandidateRecord,
                  request_facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The facts the strata factors read: the screening's, the site, the request's."""
     clinical = dict(candidate.clinical_facts or {})
@@ -37,7 +38,7 @@ def strata_facts(candidate: RandomizationCandidate,
             **(request_facts or {})}
 
 
-def _eligibility(candidate: RandomizationCandidate) -> Condition | None:
+def _eligibility(candidate: CandidateRecord) -> Condition | None:
     status = candidate.eligibility_status
     if status == "confirmed":
         return None
@@ -54,7 +55,7 @@ def _eligibility(candidate: RandomizationCandidate) -> Condition | None:
     return Condition("eligibility_confirmed", detail)
 
 
-def _prediction(prediction: SubjectPrediction | None) -> Condition | None:
+def _prediction(prediction: PredictionRecord | None) -> Condition | None:
     if prediction is None:
         return Condition("prediction_highly_likely_complete_resection",
                          "no complete-resection prediction received yet")
@@ -65,7 +66,7 @@ def _prediction(prediction: SubjectPrediction | None) -> Condition | None:
     return None
 
 
-def _strata(candidate: RandomizationCandidate, strata: StrataConfig) -> list[Condition]:
+def _strata(candidate: CandidateRecord, strata: StrataConfig) -> list[Condition]:
     facts = strata_facts(candidate)
     problems = []
     for factor in strata.factors:
@@ -84,7 +85,7 @@ def _strata(candidate: RandomizationCandidate, strata: StrataConfig) -> list[Con
 
 
 def unmet_conditions(
-    candidate: RandomizationCandidate | None, prediction: SubjectPrediction | None,
+    candidate: CandidateRecord | None, prediction: PredictionRecord | None,
     strata: StrataConfig,
 ) -> list[Condition]:
     """Every condition for randomization the subject does not meet yet (empty = randomizable)."""
@@ -93,3 +94,22 @@ def unmet_conditions(
                                       "your site")]
     unmet = [c for c in (_eligibility(candidate), _prediction(prediction)) if c is not None]
     return unmet + _strata(candidate, strata)
+
+
+def request_fact_errors(request_facts: Mapping[str, Any],
+                        strata: StrataConfig) -> list[dict[str, str]]:
+    """One error per request field a stratification factor cannot read (empty = all good)."""
+    errors = []
+    for factor in strata.factors:
+        if factor.source not in REQUEST_FACTS:
+            continue
+        value = request_facts.get(factor.source)
+        if value is None:
+            errors.append({"field": factor.source, "rule": "missing",
+                           "message": f"required by the stratification factor {factor.name!r}"})
+            continue
+        try:
+            factor.level_of(value)
+        except StratumError as exc:
+            errors.append({"field": factor.source, "rule": "enum", "message": str(exc)})
+    return errors

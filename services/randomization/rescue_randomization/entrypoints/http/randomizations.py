@@ -1,0 +1,83 @@
+"""Allocating, reading and invalidating randomizations (the use cases are in
+`service_layer/allocations.py`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from rescue_randomization.adapters.csv_export import randomizations_csv
+from rescue_randomization.entrypoints.http.dependencies import (
+    Invalidator,
+    ProtocolVersion,
+    Randomizer,
+    TrialTeam,
+    UoW,
+)
+from rescue_randomization.entrypoints.http.schemas import (
+    InvalidationRequest,
+    RandomizationRequest,
+    SubjectId,
+)
+from rescue_randomization.service_layer import allocations
+from rescue_randomization.service_layer.views import RandomizationView
+from rescue_shared.auth import AnyTrialRole
+from rescue_shared.service import Settings
+
+router = APIRouter(prefix="/v1", tags=["randomizations"])
+
+
+@router.post("/randomizations", status_code=201, response_model=RandomizationView,
+             summary="Randomize a subject (concealed, stratified 1:1 allocation)")
+async def randomize(
+    body: RandomizationRequest, principal: Randomizer, uow: UoW, settings: Settings,
+    version: ProtocolVersion,
+) -> RandomizationView:
+    """Allocate an arm to a randomizable subject of the caller's site.
+
+    409 names every unmet condition (screened, eligibility_confirmed,
+    prediction_highly_likely_complete_resection, strata_facts), or returns the existing
+    randomization; 422 when consent is not confirmed or a stratification fact is invalid.
+    Every allocation and every refusal is written to the audit trail.
+    """
+    return await allocations.allocate(
+        uow, principal, subject_id=body.subject_id, consent_confirmed=body.consent_confirmed,
+        planned_maintenance=body.planned_maintenance, protocol_version=version,
+        timezone=settings.trial_timezone)
+
+
+@router.get("/randomizations/{subject_id}", response_model=RandomizationView,
+            summary="A subject's randomization (with its invalidation, if any)")
+async def get_randomization(
+    subject_id: SubjectId, principal: AnyTrialRole, uow: UoW
+) -> RandomizationView:
+    return await allocations.get_randomization(uow, principal, subject_id)
+
+
+@router.get("/randomizations", response_model=list[RandomizationView],
+            responses={200: {"content": {"text/csv": {}}}},
+            summary="Every randomization in order (an audited export; CSV with Accept: text/csv)")
+async def list_randomizations(
+    request: Request, principal: TrialTeam, uow: UoW, version: ProtocolVersion,
+    site_id: str | None = None,
+) -> list[RandomizationView] | Response:
+    as_csv = "text/csv" in request.headers.get("accept", "")
+    views = await allocations.list_randomizations(
+        uow, principal, protocol_version=version, site_id=site_id,
+        export_format="csv" if as_csv else "json")
+    if as_csv:
+        disposition = 'attachment; filename="randomizations.csv"'
+        return Response(randomizations_csv(views), media_type="text/csv",
+                        headers={"Content-Disposition": disposition})
+    return views
+
+
+@router.post("/randomizations/{subject_id}/invalidation", response_model=RandomizationView,
+             summary="Mark an allocation as made in error (never deleted, never reused)")
+async def invalidate(
+    subject_id: SubjectId, body: InvalidationRequest, principal: Invalidator, uow: UoW,
+    version: ProtocolVersion,
+) -> RandomizationView:
+    """The allocation stays (its slot stays consumed) and the subject cannot be re-randomized."""
+    return await allocations.invalidate(uow, principal, subject_id=subject_id,
+                                        reason=body.reason, protocol_version=version)
