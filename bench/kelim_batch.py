@@ -16,10 +16,10 @@ import random
 import tempfile
 import time
 
+from rescue_prediction.adapters.protocol_files import load_protocol as protocol
 from rescue_prediction.app import DEFINITION
 from rescue_prediction.domain.kinetics import KineticPoint, fit_k
 from rescue_prediction.domain.kinetics_batch import fit_many, summarise_many
-from rescue_prediction.predictions import protocol
 from rescue_prediction.settings import PredictionSettings
 from rescue_shared.testing import auth, run_service, settings_for
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from rescue_prediction.adapters.unit_of_work import SqlPredictionUnitOfWork
 from rescue_prediction.app import DEFINITION
-from rescue_prediction.handlers import on_subject_screened
+from rescue_prediction.entrypoints.events import on_subject_screened
 from rescue_prediction.settings import PredictionSettings
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.events import SubjectScreened
-from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.testing import RunningService, run_service, settings_for
 
 #: Facts of a candidate whose AGO score is positive (ECOG 0, no ascites, no residual disease).
@@ -47,7 +47,8 @@ def screened(prediction: RunningService) -> Screen:
                             clinical_facts=facts or AGO_POSITIVE_FACTS),
             producer="eligibility", trial_id="NCT07295132", site_id=site_id,
             subject_id=subject_id, correlation_id="test")
-        async with UnitOfWork(prediction.app.state.database, prediction.settings) as uow:
+        database = prediction.app.state.database
+        async with SqlPredictionUnitOfWork(database, prediction.settings) as uow:
             await on_subject_screened(uow, event)
             await uow.commit()
 

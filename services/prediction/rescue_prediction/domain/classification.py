@@ -31,6 +31,10 @@ from rescue_prediction.domain.scores import (
     imodel_score,
 )
 
+#: Why there is no local KELIM when values are stored but the chemotherapy start is not.
+MISSING_START = ("KELIM: chemotherapy start date unknown (send it with "
+                 "POST /v1/subjects/{id}/ca125), so the CA-125 series cannot be placed in time")
+
 Classification = Literal[
     "highly_likely_complete_resection", "not_highly_likely", "insufficient_data"
 ]
@@ -144,11 +148,20 @@ def predict_resection(
     ca125_points: Sequence[KineticPoint] | None = None,
     official_kelim: OfficialKelim | None = None,
     kinetics_settings: KineticsSettings | None = None,
+    series_without_start: bool = False,
 ) -> ResectionPrediction:
     """Whole prediction for one subject: local K fit (if a series is given, kept for audit even
-    when an official KELIM overrides it), KELIM choice, AGO, iMODEL, classification."""
+    when an official KELIM overrides it), KELIM choice, AGO, iMODEL, classification
+    (docs/protocol/resection-prediction.md § The combination rule).
+
+    `series_without_start`: CA-125 values are stored but the chemotherapy start date is not known,
+    so they cannot be placed in time (`ca125_points` is then None); when no KELIM is available
+    the missing part says so, telling the site what to send.
+    """
     settings = kinetics_settings or protocol.kinetics_settings()
     local = fit_k(ca125_points, settings) if ca125_points is not None else None
     kelim = select_kelim(local, official_kelim, settings)
+    if kelim.source is None and series_without_start:
+        kelim = kelim.model_copy(update={"missing": MISSING_START})
     imodel = imodel_score(facts, low_risk_max=protocol.classification_rule.imodel_max)
     return classify_resection(kelim, ago_score(facts), imodel, protocol)

@@ -1,4 +1,4 @@
-"""GCIG CA-125 response (Rustin 2011; domain.md section 4).
+"""GCIG CA-125 response (Rustin 2011; docs/protocol/gcig-ca125.md § Response).
 
 Evaluable: the latest value on or before treatment start, no more than ``baseline_window_days``
 before it (the start day counts as pre-treatment, drawn before dosing), is >= 2 x ULN.

@@ -1,4 +1,5 @@
-"""Local estimate of the CA-125 elimination rate K (domain.md section 3).
+"""Local estimate of the CA-125 elimination rate K (docs/protocol/kelim.md § What the platform
+computes).
 
 Method: ordinary least squares of ln CA-125 on days since chemotherapy start, within the
 protocol's window: ln C(t) = ln C0 - K·t. Closed form, so every number can be re-derived by hand.
@@ -193,7 +194,8 @@ def map_k(k_ols: np.ndarray, sxx: np.ndarray, s: KineticsSettings) -> np.ndarray
         a, k0 = a_all[sl], k_ols[sl]
 
         def f(u: np.ndarray, a: np.ndarray = a, k0: np.ndarray = k0) -> np.ndarray:
-            return a * (np.exp(u) - k0) ** 2 + b * (u - mu) ** 2
+            objective: np.ndarray = a * (np.exp(u) - k0) ** 2 + b * (u - mu) ** 2
+            return objective
 
         best = np.argmin(f(_GRID[None, :], a[:, None], k0[:, None]), axis=1)
         lo0 = lo = _GRID[np.maximum(best - 1, 0)]

@@ -2,26 +2,33 @@
 
 The trial's reference rate, window and combination rule are not public, so they are data with a
 source and an ``assumption`` flag, never constants in code; every result echoes the protocol
-version and the assumptions it rests on.
+version and the assumptions it rests on (docs/protocol/kelim.md § Parameters,
+docs/protocol/resection-prediction.md § The combination rule). The file itself is read by
+`rescue_prediction.adapters.protocol_files` (`rescue_shared.protocols.ProtocolFiles`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
 
 RuleCondition = Literal["ago_positive", "imodel_low_risk"]
-_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class GcigOptions(TypedDict):
+    """Keyword arguments of ``gcig.assess_gcig_response`` taken from the protocol."""
+
+    uln_u_ml: float
+    baseline_window_days: int
+    confirmation_days: int
+    fall_fraction: float
 
 
 class _Frozen(BaseModel):
@@ -112,7 +119,7 @@ class PredictionProtocol(_Frozen):
             )
         return tuple(found)
 
-    def gcig_kwargs(self, uln_u_ml: float | None = None) -> dict[str, float]:
+    def gcig_kwargs(self, uln_u_ml: float | None = None) -> GcigOptions:
         """Keyword arguments for ``gcig.assess_gcig_response`` (ULN: the lab's, else default)."""
         g = self.gcig
         return {
@@ -175,20 +182,6 @@ class KineticsSettings:
         return dataclasses.replace(self, **changes, assumptions=self.assumptions + notes)
 
 
-def parse_protocol(data: dict[str, Any]) -> PredictionProtocol:
-    """Validate an already-parsed YAML mapping."""
-    return PredictionProtocol.model_validate(data)
-
-
-@lru_cache(maxsize=8)
-def load_protocol(version: str = "prediction-v1") -> PredictionProtocol:
-    """Load ``protocols/<version>.yaml`` shipped with the package (cached: the model is frozen)."""
-    if not _VERSION_RE.match(version):
-        raise ValueError(f"invalid protocol version {version!r}")
-    resource = resources.files("rescue_prediction.protocols").joinpath(f"{version}.yaml")
-    if not resource.is_file():
-        raise FileNotFoundError(f"no prediction protocol {version!r}")
-    protocol = parse_protocol(yaml.safe_load(resource.read_text(encoding="utf-8")))
-    if protocol.protocol_version != version:
-        raise ValueError(f"{version}.yaml declares version {protocol.protocol_version!r}")
-    return protocol
+def parse_protocol(data: Mapping[str, Any], name: str = "") -> PredictionProtocol:
+    """Validate an already-parsed YAML mapping (`name`: the file it came from, if any)."""
+    return PredictionProtocol.model_validate(dict(data))

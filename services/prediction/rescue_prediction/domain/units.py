@@ -25,6 +25,8 @@ REJECTED_LOINC: dict[str, str] = {
     "11210-2": "CA-125 in body fluid, not serum/plasma",
 }
 DEFAULT_LOINC = "10334-1"
+#: The largest CA-125 value accepted (U/mL); larger ones are typing errors.
+MAX_VALUE_U_ML = 1_000_000.0
 
 Censoring = Literal["below_detection_limit", "above_measurement_range"]
 Comparator = Literal["<", "<=", ">", ">="]

@@ -2,10 +2,11 @@
 
 import pytest
 
+from rescue_prediction.adapters.protocol_files import load_protocol
 from rescue_prediction.domain.classification import classify_resection, predict_resection
 from rescue_prediction.domain.kelim import OfficialKelim, select_kelim
 from rescue_prediction.domain.kinetics import KineticPoint
-from rescue_prediction.domain.protocol import load_protocol, parse_protocol
+from rescue_prediction.domain.protocol import parse_protocol
 from rescue_prediction.domain.scores import ago_score, imodel_score
 
 PROTOCOL = load_protocol()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rescue_prediction.fhir_mapping import (
+from rescue_prediction.adapters.fhir_mapping import (
     MAX_JSON_DEPTH,
     FhirRejected,
     decode_json,

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from rescue_prediction.adapters.protocol_files import load_protocol
 from rescue_prediction.domain.gcig import assess_gcig_response
-from rescue_prediction.domain.protocol import load_protocol
 from rescue_prediction.domain.units import NormalisedCa125
 
 START = date(2026, 3, 1)

@@ -2,9 +2,9 @@
 
 import pytest
 
+from rescue_prediction.adapters.protocol_files import load_protocol
 from rescue_prediction.domain.kelim import OfficialKelim, select_kelim
 from rescue_prediction.domain.kinetics import KineticPoint, fit_k
-from rescue_prediction.domain.protocol import load_protocol
 
 S = load_protocol().kinetics_settings()
 LOCAL = fit_k(

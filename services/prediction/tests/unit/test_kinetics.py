@@ -6,13 +6,14 @@ from datetime import date
 import numpy as np
 import pytest
 
+from rescue_prediction.adapters.protocol_files import load_protocol
 from rescue_prediction.domain.kinetics import (
     METHOD_LABEL,
     KineticPoint,
     fit_k,
     points_from_observations,
 )
-from rescue_prediction.domain.protocol import KineticsSettings, load_protocol
+from rescue_prediction.domain.protocol import KineticsSettings
 from rescue_prediction.domain.units import NormalisedCa125
 
 FIXTURE = [(0, 1000.0), (21, 349.938), (42, 122.456), (63, 42.852)]

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from rescue_prediction.adapters.protocol_files import load_protocol
 from rescue_prediction.domain.kinetics import KineticPoint, KineticsResult, fit_k
 from rescue_prediction.domain.kinetics_batch import KineticsSummary, fit_many, summarise_many
-from rescue_prediction.domain.protocol import KineticsSettings, load_protocol
+from rescue_prediction.domain.protocol import KineticsSettings
 
 REL = 1e-12
 

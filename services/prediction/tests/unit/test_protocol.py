@@ -5,11 +5,12 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from rescue_prediction.domain.protocol import load_protocol, parse_protocol
+from rescue_prediction.adapters.protocol_files import load_protocol
+from rescue_prediction.domain.protocol import parse_protocol
 
 
 def test_v1_loads_with_sources_and_assumptions() -> None:
-    p = load_protocol("prediction-v1")
+    p = load_protocol("1")
     assert p.protocol_version == "prediction-v1"
     assert p.kinetics.window_days.value == 50 and p.kinetics.window_days.assumption
     assert p.kinetics.k_ref_per_day.assumption and "CALYPSO" in p.kinetics.k_ref_per_day.source

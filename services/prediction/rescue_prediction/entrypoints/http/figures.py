@@ -7,13 +7,10 @@ import threading
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from rescue_prediction.api import visible_subject
-from rescue_prediction.domain.kinetics import fit_k, points_from_observations
-from rescue_prediction.plots import PlotFormat, render_ca125_plot
-from rescue_prediction.predictions import measurements_of, normalised, protocol
+from rescue_prediction.adapters.figures import PlotFormat, render_ca125_plot
+from rescue_prediction.entrypoints.http.dependencies import UoW
+from rescue_prediction.service_layer.curves import Ca125Curve, ca125_curve
 from rescue_shared.auth import AnyTrialRole
-from rescue_shared.http.problems import Problem
-from rescue_shared.service import UoW
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
 MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
@@ -21,22 +18,15 @@ MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
 _FIGURE_LOCK = threading.Lock()
 
 
-def _render_alone(*args: object) -> bytes:
+def _render_alone(curve: Ca125Curve, fmt: PlotFormat) -> bytes:
     with _FIGURE_LOCK:
-        return render_ca125_plot(*args)  # type: ignore[arg-type]
+        return render_ca125_plot(curve.subject_id, curve.values, curve.chemotherapy_start_date,
+                                 curve.fit, curve.uln_u_ml, fmt)
 
 
 async def _plot(subject_id: str, principal: AnyTrialRole, uow: UoW, fmt: PlotFormat) -> Response:
-    subject = await visible_subject(uow, principal, subject_id)
-    values = [normalised(r) for r in await measurements_of(uow, subject_id)]
-    if not values:
-        raise Problem(404, "Not found", f"no CA-125 values for subject {subject_id}")
-    proto = protocol()
-    start = subject.chemotherapy_start_date
-    fit = fit_k(points_from_observations(values, start), proto.kinetics_settings()) if start \
-        else None
-    uln = proto.gcig.uln_u_ml_default.value
-    content = await run_in_threadpool(_render_alone, subject_id, values, start, fit, uln, fmt)
+    curve = await ca125_curve(uow, principal, subject_id)
+    content = await run_in_threadpool(_render_alone, curve, fmt)
     return Response(content, media_type=MEDIA[fmt])
 
 

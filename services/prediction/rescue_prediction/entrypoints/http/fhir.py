@@ -17,33 +17,33 @@ thread, so /healthz, other requests and the event consumer keep their pace meanw
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
 
-from rescue_prediction import ca125_store
-from rescue_prediction.api import SiteWriter
-from rescue_prediction.ca125_store import Incoming
-from rescue_prediction.fhir_mapping import (
-    CORRECTING_STATUS,
+from rescue_prediction.adapters.fhir_mapping import (
     FHIR_JSON,
     FhirRejected,
     Issue,
+    IssueCode,
     ParsedObservation,
     decode_json,
     operation_outcome,
     parse_bundle,
     parse_observation,
 )
-from rescue_prediction.predictions import measurements_of, recompute
-from rescue_prediction.schemas import AWAITING_SCREENING_NOTE
+from rescue_prediction.entrypoints.http.dependencies import SiteWriter, UoW
+from rescue_prediction.entrypoints.http.schemas import AWAITING_SCREENING_NOTE
+from rescue_prediction.service_layer.ca125 import (
+    LabResult,
+    ObservationsRecorded,
+    record_fhir_observations,
+)
 from rescue_prediction.settings import PredictionSettings
-from rescue_prediction.tables import PredictionSubject
 from rescue_shared.auth import Principal
-from rescue_shared.service import UoW
+from rescue_shared.errors import ServiceError
 
 router = APIRouter(prefix="/v1/fhir", tags=["FHIR"])
 SUBJECT_STATUS_HEADER = "X-Subject-Status"
@@ -99,83 +99,41 @@ def _read_bundle(raw: bytes, max_entries: int) -> tuple[str, list[ParsedObservat
     return parse_bundle(decode_json(raw), max_entries)
 
 
-@dataclass(frozen=True)
-class StoreResult:
-    fresh: list[bool]  # per observation, in the request's order: newly added (or corrected)
-    awaiting: frozenset[str]  # subjects still awaiting their screening
+_ISSUE_CODE: TypeAdapter[IssueCode] = TypeAdapter(IssueCode)
 
 
-async def _store(uow: UoW, principal: Principal, parsed: list[ParsedObservation]) -> StoreResult:
+def _issue_code(rule: str) -> IssueCode:
+    try:
+        return _ISSUE_CODE.validate_python(rule)
+    except ValidationError:
+        return "invalid"
+
+
+def _rejected_by_use_case(exc: ServiceError) -> FhirRejected:
+    """A use case's refusal as FHIR issues: each error's rule is a FHIR issue code, its field
+    a FHIRPath."""
+    errors: list[dict[str, Any]] = exc.extensions.get("errors") or [
+        {"field": "Observation", "rule": "invalid", "message": exc.detail}]
+    return FhirRejected(exc.status, [Issue(_issue_code(str(e["rule"])), str(e["message"]),
+                                           str(e["field"])) for e in errors])
+
+
+async def _store(uow: UoW, principal: Principal,
+                 parsed: list[ParsedObservation]) -> ObservationsRecorded:
     """Store the observations (all or nothing)."""
-    by_subject: dict[str, list[ParsedObservation]] = defaultdict(list)
-    for obs in parsed:
-        by_subject[obs.subject_id].append(obs)
-    issues: list[Issue] = []
-    subjects: dict[str, PredictionSubject] = {}
-    status = 422
-    # Locked in a fixed order, so two Bundles naming the same subjects cannot deadlock. A subject
-    # not known yet is created for the caller's site (ON CONFLICT DO NOTHING, then locked).
-    for subject_id, items in sorted(by_subject.items()):
-        subject = await ca125_store.lock_owned(uow, principal, subject_id)
-        if subject is None:
-            status = 404
-            issues += [Issue("not-found", f"{o.path}.subject: Patient/{subject_id} not found at "
-                                          "your site", f"{o.path}.subject") for o in items]
-            continue
-        subjects[subject_id] = subject
-        issues += [Issue("value", f"{o.path}.effectiveDateTime: {why}",
-                         f"{o.path}.effectiveDateTime")
-                   for o in items
-                   if (why := ca125_store.too_early(o.value.effective_date,
-                                                    subject.chemotherapy_start_date))]
-    if issues:
-        raise FhirRejected(status if status == 404 else 422, issues)
-    corrections: dict[str, ParsedObservation] = {}
-    for subject_id, items in by_subject.items():
-        incoming = [Incoming(o.path, o.value, "fhir", o.fhir_id) for o in items]
-        conflicts = await ca125_store.find_conflicts(uow, subject_id, incoming)
-        by_path = {o.path: o for o in items}
-        for c in conflicts:
-            if by_path[c.field].status in CORRECTING_STATUS:
-                corrections[c.field] = by_path[c.field]  # the lab corrected its own result
-            else:
-                issues.append(Issue("conflict", f"{c.field}.valueQuantity: {c.message()} (or "
-                                                "send it with status corrected)",
-                                    f"{c.field}.valueQuantity"))
-    if issues:
-        raise FhirRejected(409, issues)
-    added: set[str] = set()
-    for subject_id, items in by_subject.items():
-        if corrected := [o for o in items if o.path in corrections]:
-            await _apply_corrections(uow, principal, subject_id, corrected)
-            added.update(o.path for o in corrected)
-        stored = await ca125_store.store(
-            uow, subject_id, [Incoming(o.path, o.value, "fhir", o.fhir_id)
-                              for o in items if o.path not in corrections], principal.sub)
-        added |= stored.added_fields
-        if any(o.path in added for o in items):
-            await recompute(uow, subjects[subject_id], "fhir")  # none while awaiting screening
-    await uow.commit()
-    return StoreResult(fresh=[o.path in added for o in parsed],
-                       awaiting=frozenset(s for s, subject in subjects.items()
-                                          if subject.awaiting_screening))
-
-
-async def _apply_corrections(uow: UoW, principal: Principal, subject_id: str,
-                             corrected: list[ParsedObservation]) -> None:
-    measurements = {m.effective_date: m for m in await measurements_of(uow, subject_id)}
-    for obs in corrected:
-        reason = (f"FHIR Observation {obs.fhir_id or '(no id)'} sent with status {obs.status} "
-                  "by the laboratory")
-        ca125_store.correct(uow, measurements[obs.value.effective_date], obs.value, reason,
-                            principal.sub)
+    try:
+        return await record_fhir_observations(uow, principal, [
+            LabResult(path=o.path, subject_id=o.subject_id, fhir_id=o.fhir_id, value=o.value,
+                      status=o.status) for o in parsed])
+    except ServiceError as exc:
+        raise _rejected_by_use_case(exc) from exc
 
 
 def _location(obs: ParsedObservation) -> str:
     return f"Observation/{obs.fhir_id or f'ca125-{obs.subject_id}-{obs.value.effective_date}'}"
 
 
-def _status_header(response: JSONResponse, result: StoreResult) -> None:
+def _status_header(response: JSONResponse, result: ObservationsRecorded) -> None:
     response.headers[SUBJECT_STATUS_HEADER] = ("awaiting_screening" if result.awaiting
                                                else "screened")
 

@@ -23,15 +23,16 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from pydantic import ValidationError
 
+from rescue_prediction.domain.model import SUBJECT_ID_PATTERN
 from rescue_prediction.domain.units import (
     KINETICS_LOINC,
+    MAX_VALUE_U_ML,
     REJECTED_LOINC,
     UNIT_FACTORS,
     Ca125Observation,
     NormalisedCa125,
     normalise_observation,
 )
-from rescue_prediction.schemas import MAX_VALUE_U_ML, SUBJECT_ID_PATTERN
 from rescue_shared.clock import latest_calendar_date
 
 FHIR_JSON = "application/fhir+json"
@@ -229,7 +230,7 @@ def parse_observation(resource: Any, p: str = "Observation") -> ParsedObservatio
     assert loinc is not None and day is not None and subject_id is not None
     normalised = normalise_observation(Ca125Observation(
         effective_date=day, value=value, unit=unit, loinc=loinc,
-        comparator=comparator))  # type: ignore[arg-type]
+        comparator=comparator))
     return ParsedObservation(p, subject_id, obs.id, normalised, str(obs.status))
 
 

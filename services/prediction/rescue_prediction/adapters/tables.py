@@ -1,8 +1,12 @@
-"""Prediction service tables."""
+"""Prediction service tables (names and columns are read by chaos/stores.py: keep them).
+
+Only `adapters/repositories.py` and the migrations use them; the use cases see `domain.model`.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -15,7 +19,7 @@ class PredictionSubject(SQLModel, table=True):
 
     A site may send her CA-125 values before `eligibility.screened` reaches this service: she is
     then *provisional* (no screening yet: `latest_screening_id` is NULL), owned by the site that
-    wrote, and her values wait for the screening (see `handlers.on_subject_screened`).
+    wrote, and her values wait for the screening (see `service_layer.screening.subject_screened`).
     """
 
     __tablename__ = "prediction_subject"
@@ -24,7 +28,8 @@ class PredictionSubject(SQLModel, table=True):
     site_id: str = Field(max_length=100, index=True)
     latest_screening_id: str | None = Field(default=None, max_length=36)
     latest_screening_outcome: str | None = Field(default=None, max_length=20)
-    clinical_facts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    clinical_facts: dict[str, Any] = Field(default_factory=dict,
+                                           sa_column=Column(JSON, nullable=False))
     screenings_seen: int = 0
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     chemotherapy_start_date: date | None = None
@@ -115,7 +120,7 @@ class PredictionRecord(SQLModel, table=True):
     model_version: str = Field(max_length=40)
     protocol_version: str = Field(max_length=40)
     trigger: str = Field(max_length=40)
-    result: dict = Field(sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
@@ -137,6 +142,6 @@ class QuarantinedInput(SQLModel, table=True):
     screening_id: str = Field(max_length=36)
     received_by: str | None = Field(default=None, max_length=200)
     received_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
     quarantined_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

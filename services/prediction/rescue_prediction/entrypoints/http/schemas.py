@@ -8,19 +8,21 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from rescue_prediction.domain.classification import Classification
 from rescue_prediction.domain.gcig import GcigResult
-from rescue_prediction.domain.kelim import OfficialKelim, SelectedKelim
+from rescue_prediction.domain.kelim import OfficialKelim
 from rescue_prediction.domain.kinetics import KineticsResult
-from rescue_prediction.domain.protocol import ClassificationRule
-from rescue_prediction.domain.scores import AgoResult, ImodelResult
-from rescue_prediction.domain.units import UNIT_FACTORS, Comparator, check_loinc_for_kinetics
+from rescue_prediction.domain.model import SUBJECT_ID_PATTERN
+from rescue_prediction.domain.prediction import MeasurementView, PredictionBody
+from rescue_prediction.domain.units import (
+    MAX_VALUE_U_ML,
+    UNIT_FACTORS,
+    Comparator,
+    check_loinc_for_kinetics,
+)
+from rescue_prediction.service_layer.calculators import MAX_BATCH_SERIES
 from rescue_shared.clock import latest_calendar_date
 
-MAX_VALUE_U_ML = 1_000_000.0
 MAX_POINTS_PER_SERIES = 200
-MAX_BATCH_SERIES = 10_000
-SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN, description=(
     "Site pseudonym of the subject, as screened by eligibility."))]
 SubjectStatus = Literal["screened", "awaiting_screening"]
@@ -75,48 +77,6 @@ class Ca125Submission(BaseModel):
     chemotherapy_start_date: PastDate = Field(
         description="Day 0 of the neoadjuvant chemotherapy (fixed once set).")
     measurements: list[MeasurementIn] = Field(max_length=MAX_POINTS_PER_SERIES)
-
-
-class MeasurementView(BaseModel):
-    date: date
-    value_u_ml: float
-    original_value: float
-    original_unit: str
-    loinc: str
-    censoring: str | None = None
-    day: int | None = Field(None, description="Days since chemotherapy start (day 0).")
-    source: Literal["json", "fhir"]
-    fhir_id: str | None = None
-    received_at: datetime
-
-
-class PredictionInputs(BaseModel):
-    """Everything the prediction was computed from, so that it can be recomputed by hand."""
-
-    chemotherapy_start_date: date | None
-    ca125: list[MeasurementView]
-    official_kelim: OfficialKelim | None = None
-    clinical_facts: dict[str, object] = Field(
-        description="The screening facts the AGO score and iMODEL read.")
-    screening_id: str | None = None
-
-
-class PredictionBody(BaseModel):
-    """The classification and every figure it rests on (stored as computed)."""
-
-    classification: Classification
-    reasons: list[str]
-    missing: list[str]
-    kelim: SelectedKelim = Field(description="The KELIM used, labelled by source; `local` holds "
-                                             "the local fit (K, half-life, R², residual SD).")
-    gcig: GcigResult | None = Field(None, description="GCIG CA-125 response (informative).")
-    ago: AgoResult
-    imodel: ImodelResult
-    rule: ClassificationRule
-    model_version: str
-    protocol_version: str
-    assumptions: list[str]
-    inputs: PredictionInputs
 
 
 class PredictionView(PredictionBody):

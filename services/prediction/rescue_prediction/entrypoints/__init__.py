@@ -1,0 +1,1 @@
+"""HTTP routers and event handlers: they parse, call a use case, and answer."""

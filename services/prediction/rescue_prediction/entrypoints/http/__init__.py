@@ -1,0 +1,1 @@
+"""FastAPI routers of the prediction service: parse, call a use case, answer."""

@@ -1,0 +1,1 @@
+"""The prediction service's use cases: plain functions taking a unit of work."""
