@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -105,6 +106,10 @@ class FaultInjector:
             record.details["probe"] = probe
             if ok:
                 record.recovered_at_s = time.monotonic() - t0
+            recovery = f"{record.recovery_s:.1f} s" if record.recovery_s is not None else "NO"
+            print(f"[chaos] fault {index + 1}/{len(plan)} at {record.injected_at_s or 0:.0f} s: "
+                  f"{record.kind} {record.target} - recovered {recovery}"
+                  f"{' - ' + record.error if record.error else ''}", file=sys.stderr, flush=True)
         return self.records
 
     async def inject(self, fault: PlannedFault, record: FaultRecord, t0: float) -> None:

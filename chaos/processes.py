@@ -25,7 +25,7 @@ from chaos import REPO
 
 SERVICES: tuple[str, ...] = ("eligibility", "prediction", "randomization", "followup")
 # Inherited from the caller's environment; every service setting is given explicitly.
-_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
+_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH")
 
 
 def free_port() -> int:
