@@ -3,12 +3,17 @@ subjects made known the way production learns them (the eligibility.screened han
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The in-memory fakes (prediction_fakes.py) sit beside this file.
+sys.path.insert(0, str(Path(__file__).parent))
 
 from rescue_prediction.adapters.unit_of_work import SqlPredictionUnitOfWork
 from rescue_prediction.app import DEFINITION

@@ -1,7 +1,7 @@
 """What the use cases need from storage, in the trial's terms (one Protocol per repository).
 
-`adapters/repositories.py` implements them on SQL; `tests/fakes.py` in memory. The contract test
-(`tests/integration/test_repository_contract.py`) runs the same checks against both.
+`adapters/repositories.py` implements them on SQL, `tests/prediction_fakes.py` in memory; the
+contract test (`tests/integration/test_repository_contract.py`) runs the same checks on both.
 """
 
 from __future__ import annotations
