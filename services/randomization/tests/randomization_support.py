@@ -42,8 +42,8 @@ def screened(subject_id: str, site: str = "S01", outcome: str = "eligible",
              **facts: Any) -> EventEnvelope[Any]:
     clinical = {k: v for k, v in {**ELIGIBLE_FACTS, **facts}.items() if v is not None}
     return envelope(SubjectScreened(
-        screening_id=uuid.uuid4(), screening_date="2026-03-02",  # type: ignore[arg-type]
-        protocol_version="1", outcome=outcome,  # type: ignore[arg-type]
+        screening_id=uuid.uuid4(), screening_date="2026-03-02",
+        protocol_version="1", outcome=outcome,
         awaiting_prediction=outcome == "eligible",
         failed_criteria=["INC-02"] if outcome == "ineligible" else [],
         missing_facts=["ecog"] if outcome == "incomplete" else [],
@@ -67,7 +67,7 @@ def predicted(subject_id: str, version: int = 1, classification: str = HIGHLY_LI
               site: str = "S01") -> EventEnvelope[Any]:
     return envelope(PredictionCompleted(
         prediction_id=uuid.uuid4(), version=version,
-        classification=classification,  # type: ignore[arg-type]
+        classification=classification,
         model_version="test", protocol_version="prediction-v1"), subject_id, site, "prediction")
 
 
