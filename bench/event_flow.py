@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from harness import ELIGIBLE_FACTS, SITE_USER, start_platform
 from sqlmodel import col, select
 
-from rescue_followup.tables import ScreeningRecord
+from rescue_followup.adapters.tables import ScreeningRecord
 from rescue_prediction.adapters.tables import PredictionSubject
 from rescue_randomization.adapters.tables import RandomizationCandidate
 from rescue_shared.testing import eventually

@@ -34,9 +34,9 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from sqlalchemy import insert
 
+from rescue_followup.adapters.tables import Assessment, FollowupSubject
 from rescue_followup.app import DEFINITION
 from rescue_followup.settings import FollowupSettings
-from rescue_followup.tables import Assessment, FollowupSubject
 from rescue_shared.testing import RunningService, auth, run_service, settings_for
 
 STATISTICIAN = auth(None, "statistician")

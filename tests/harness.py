@@ -15,9 +15,9 @@ from sqlmodel import func, select
 
 from rescue_eligibility.app import DEFINITION as ELIGIBILITY
 from rescue_eligibility.settings import EligibilitySettings
+from rescue_followup.adapters.tables import ScreeningRecord
 from rescue_followup.app import DEFINITION as FOLLOWUP
 from rescue_followup.settings import FollowupSettings
-from rescue_followup.tables import ScreeningRecord
 from rescue_prediction.app import DEFINITION as PREDICTION
 from rescue_prediction.settings import PredictionSettings
 from rescue_randomization.app import DEFINITION as RANDOMIZATION

@@ -13,7 +13,7 @@ from harness import (
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from rescue_followup.tables import ScreeningRecord
+from rescue_followup.adapters.tables import ScreeningRecord
 from rescue_shared.db.platform_tables import InboxMessage, OutboxMessage
 from rescue_shared.testing import eventually
 

@@ -1,6 +1,7 @@
 """Progression-free survival of one subject, as known at an optional data cut-off.
 
-Conventions (domain.md section 5; FDA 2018 / EMA censoring conventions, primary analysis):
+Conventions (docs/protocol/pfs.md § Derivation for one subject; FDA 2018 / EMA censoring
+conventions, primary analysis):
 - Start: randomization date (intention to treat). AVAL = end - start + 1 days (ADaM), so an event
   on the day of randomization is 1 day.
 - Event: the earliest of RECIST 1.1 PD, GCIG CA-125 progression (dated at its first value) and death

@@ -16,14 +16,14 @@ import pytest
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from rescue_followup.adapters.unit_of_work import SqlFollowupUnitOfWork
 from rescue_followup.app import DEFINITION
-from rescue_followup.handlers import HANDLERS
+from rescue_followup.entrypoints.events import HANDLERS
 from rescue_followup.settings import FollowupSettings
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.events import RandomizationAssigned, RandomizationInvalidated
 from rescue_shared.db.platform_tables import OutboxMessage
-from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.testing import RunningService, auth, run_service, settings_for
 
 TODAY = dt.date.today()
@@ -46,8 +46,8 @@ def envelope(payload: BaseModel, subject_id: str, site: str = "S01",
 @pytest.fixture
 def deliver(followup: RunningService) -> Callable[[EventEnvelope[Any]], Awaitable[None]]:
     async def _deliver(event: EventEnvelope[Any]) -> None:
-        async with UnitOfWork(followup.app.state.database, followup.settings) as uow:
-            await HANDLERS[event.event_type](uow, event)
+        async with SqlFollowupUnitOfWork(followup.app.state.database, followup.settings) as uow:
+            await HANDLERS[type(event.payload)](uow, event)
             await uow.commit()
 
     return _deliver

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from rescue_followup.tables import Assessment, FollowupSubject
+from rescue_followup.adapters.tables import Assessment, FollowupSubject
 from rescue_shared.db.platform_tables import IdempotencyRecord
 from rescue_shared.testing import RunningService, auth
 

@@ -16,7 +16,7 @@ import pytest
 from pydantic import BaseModel
 from sqlmodel import select
 
-from rescue_followup.tables import (
+from rescue_followup.adapters.tables import (
     EligibilityDecision,
     FollowupSubject,
     PendingInvalidation,

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from rescue_followup.adapters.figures import render_km_figure
 from rescue_followup.domain.adtte import AdtteRow
 from rescue_followup.domain.analysis import AnalysisOptions
-from rescue_followup.domain.figures import render_km_figure
 
 WEEKS = AnalysisOptions(
     experimental_arm="PLACEBO", control_arm="6-MP", days_per_month=1.0, at_risk_step_months=5

@@ -33,7 +33,7 @@ from rescue_followup.domain.adtte import (
     read_adtte_csv,
     read_csv_table,
 )
-from rescue_followup.posted_adtte import read_posted_adtte
+from rescue_followup.domain.posted_adtte import read_posted_adtte
 
 # --- the former readers (oracle) ---
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from rescue_followup.domain.analysis import PfsAnalysis, analyse_pfs
-from rescue_followup.posted_adtte import read_posted_adtte
+from rescue_followup.domain.posted_adtte import read_posted_adtte
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 R_SCRIPT = FIXTURES / "survival_reference.R"

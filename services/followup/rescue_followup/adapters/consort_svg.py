@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from rescue_followup.consort import ArmFlow, ConsortFlow
+from rescue_followup.domain.consort import ArmFlow, ConsortFlow
 
 WIDTH = 920
 LINE = 17
@@ -68,7 +68,7 @@ def render_consort_svg(flow: ConsortFlow) -> str:
     mid = centre_x + centre_w / 2
     canvas.label(10, 62, "Enrollment")
 
-    y = 40
+    y: float = 40
     top = y + canvas.box(centre_x, y, centre_w, [
         f"Assessed for eligibility (n={enrollment.assessed_for_eligibility})",
         f"Screenings (n={flow.screenings})"])

@@ -1,6 +1,7 @@
-"""From stored follow-up records to the domain's inputs: pure functions, no I/O.
+"""From stored follow-up records to the PFS derivation's inputs: pure functions, no I/O.
 
-Conventions (adapter level; the clinical rules themselves are in `domain/`):
+Conventions (docs/protocol/pfs.md § Derivation for one subject, docs/protocol/data-standards.md
+§ CDISC ADaM ADTTE; the clinical rules themselves are in `pfs.py`, `recist.py`, `gcig.py`):
 - Knowledge at a data cut-off: a record counts if it was *created* on or before the cut-off day
   (UTC), and a correction supersedes its original only from its own creation. The domain then
   also ignores facts *dated* after the cut-off. So an analysis at a past cut-off reproduces what
@@ -26,32 +27,45 @@ from typing import Any, Protocol, TypeVar
 from rescue_followup.domain.adtte import AdtteRow, build_adtte_row
 from rescue_followup.domain.gcig import Ca125Value
 from rescue_followup.domain.pfs import Ca125Series, PfsResult, PfsSubject, derive_pfs
+from rescue_followup.domain.protocol import FollowupProtocol, ProtocolOf
 from rescue_followup.domain.recist import RecistAssessment
-from rescue_followup.protocol import FollowupProtocol, load_protocol
 
 END_OF_FOLLOW_UP_TYPES = frozenset({"withdrawal", "lost_to_followup"})
 
 
 class StoredRecord(Protocol):
-    id: str
-    type: str
-    assessment_date: dt.date
-    data: dict[str, Any]
-    supersedes_id: str | None
-    created_at: dt.datetime
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def assessment_date(self) -> dt.date: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def supersedes_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
 
 
 R = TypeVar("R", bound=StoredRecord)
 
 
 class RegisteredSubject(Protocol):
-    subject_id: str
-    arm: str
-    stratum: dict[str, str]
-    randomization_date: dt.date
-    protocol_version: str
-    invalidated: bool
-    invalidated_at: dt.datetime | None
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def arm(self) -> str: ...
+    @property
+    def stratum(self) -> dict[str, str]: ...
+    @property
+    def randomization_date(self) -> dt.date: ...
+    @property
+    def protocol_version(self) -> str: ...
+    @property
+    def invalidated(self) -> bool: ...
+    @property
+    def invalidated_at(self) -> dt.datetime | None: ...
 
 
 def known_by(cutoff: dt.date | None) -> dt.datetime | None:
@@ -105,12 +119,14 @@ def pfs_subject(
 
 
 def derive_subject_pfs(
-    subject: RegisteredSubject, records: Iterable[StoredRecord], cutoff: dt.date | None = None
+    subject: RegisteredSubject, records: Iterable[StoredRecord], protocol_of: ProtocolOf,
+    cutoff: dt.date | None = None,
 ) -> PfsResult:
-    """PFS of a subject from everything recorded, as known at the cut-off."""
+    """PFS of a subject from everything recorded, as known at the cut-off, under the protocol
+    version she was registered with (`protocol_of(version)`)."""
     current = current_records(records, cutoff)
     return derive_pfs(
-        pfs_subject(subject.randomization_date, current, load_protocol(subject.protocol_version)),
+        pfs_subject(subject.randomization_date, current, protocol_of(subject.protocol_version)),
         data_cutoff=cutoff)
 
 
@@ -128,6 +144,7 @@ def invalidated_by(subject: RegisteredSubject, cutoff: dt.date | None) -> bool:
 def adtte_rows(
     subjects: Iterable[RegisteredSubject],
     records_by_subject: Mapping[str, Sequence[StoredRecord]],
+    protocol_of: ProtocolOf,
     cutoff: dt.date | None = None,
 ) -> list[AdtteRow]:
     """One PFS row per subject randomized by the cut-off, in USUBJID order."""
@@ -135,7 +152,8 @@ def adtte_rows(
     for subject in sorted(subjects, key=lambda s: s.subject_id):
         if cutoff is not None and subject.randomization_date > cutoff:
             continue
-        pfs = derive_subject_pfs(subject, records_by_subject.get(subject.subject_id, ()), cutoff)
+        pfs = derive_subject_pfs(subject, records_by_subject.get(subject.subject_id, ()),
+                                 protocol_of, cutoff)
         rows.append(build_adtte_row(subject.subject_id, subject.arm,
                                     strata_label(subject.stratum), pfs,
                                     invalidated=invalidated_by(subject, cutoff)))

@@ -8,6 +8,7 @@ Assessments are never updated or deleted: a correction is a new row that superse
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -124,7 +125,7 @@ class Assessment(SQLModel, table=True):
     site_id: str = Field(max_length=100)
     type: str = Field(max_length=30)
     assessment_date: date
-    data: dict = Field(sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     supersedes_id: str | None = Field(default=None, max_length=36, unique=True)
     correction_reason: str | None = Field(default=None, max_length=2000)
     recorded_by: str = Field(max_length=200)

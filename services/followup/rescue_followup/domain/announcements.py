@@ -11,7 +11,8 @@ and compared with what was last announced (stored on the subject):
 - subject_withdrawn is emitted for a withdrawal (its date and reason) or a loss to follow-up
   (the last contact date, reason "lost_to_follow_up"), once, and again if a correction changes
   the date or reason.
-Both go to the outbox in the transaction that stores the record.
+Pure: the use case (`service_layer/assessments.py`) emits what this returns, in the transaction
+that stores the record (docs/reliability.md § The guarantees).
 """
 
 from __future__ import annotations
@@ -19,36 +20,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from rescue_followup.domain.model import Subject
 from rescue_followup.domain.pfs import PfsResult
-from rescue_followup.records import StoredRecord, end_of_follow_up
-from rescue_followup.tables import FollowupSubject
-from rescue_shared.contracts import new_event
+from rescue_followup.domain.records import StoredRecord, end_of_follow_up
 from rescue_shared.contracts.events import ProgressionRecorded, SubjectWithdrawn
-from rescue_shared.db.unit_of_work import UnitOfWork
-from rescue_shared.observability.context import current_correlation_id
 
 log = logging.getLogger(__name__)
 LOST_TO_FOLLOW_UP = "lost_to_follow_up"
+Announcement = ProgressionRecorded | SubjectWithdrawn
 
 
-def announce_changes(
-    uow: UnitOfWork, subject: FollowupSubject, current: Sequence[StoredRecord], pfs: PfsResult,
-    causation_id: str,
-) -> None:
-    """Emit what changed since the last announcements and remember it on `subject`."""
-    settings = uow.settings
-
-    def emit(payload: ProgressionRecorded | SubjectWithdrawn) -> None:
-        uow.emit(new_event(payload, producer=settings.service_name, trial_id=settings.trial_id,
-                           site_id=subject.site_id, subject_id=subject.subject_id,
-                           correlation_id=current_correlation_id(), causation_id=causation_id))
-
+def changed_announcements(
+    subject: Subject, current: Sequence[StoredRecord], pfs: PfsResult
+) -> list[Announcement]:
+    """What changed since the last announcements (to emit, in order); remembered on `subject`."""
+    announcements: list[Announcement] = []
     if pfs.event and pfs.event_type is not None:
         derived = (pfs.end_date, pfs.event_type.value)
         if (subject.announced_event_date, subject.announced_event_kind) != derived:
-            emit(ProgressionRecorded(event_date=pfs.end_date, event_kind=pfs.event_type.value,
-                                     randomization_date=subject.randomization_date,
-                                     pfs_days=pfs.days))
+            announcements.append(ProgressionRecorded(
+                event_date=pfs.end_date, event_kind=pfs.event_type.value,
+                randomization_date=subject.randomization_date, pfs_days=pfs.days))
             subject.announced_event_date, subject.announced_event_kind = derived
     elif subject.announced_event_date is not None:
         log.warning("a correction removed the PFS event of subject %s announced on %s (%s)",
@@ -62,7 +54,8 @@ def announce_changes(
                   else str(end.data["reason"]))
         if (subject.announced_withdrawal_date, subject.announced_withdrawal_reason) != (
                 end.assessment_date, reason):
-            emit(SubjectWithdrawn(withdrawal_date=end.assessment_date, reason=reason))
+            announcements.append(SubjectWithdrawn(withdrawal_date=end.assessment_date,
+                                                  reason=reason))
             subject.announced_withdrawal_date = end.assessment_date
             subject.announced_withdrawal_reason = reason
-    uow.session.add(subject)
+    return announcements

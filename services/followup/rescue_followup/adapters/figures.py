@@ -4,11 +4,13 @@ Uses matplotlib's object API (`Figure`, Agg canvas), never pyplot's global figur
 concurrent requests cannot draw into each other's figures. Curves are lifelines' own plots; the
 at-risk table shows exactly the numbers `analysis.numbers_at_risk` reports (AVAL >= t), so the
 figure and the JSON read-out cannot disagree. The x axis is in months (days / 30.4375).
+Figures are drawn one at a time (`draw_km_figure`: matplotlib keeps some process-wide state).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from typing import Literal
 
 import matplotlib
@@ -28,6 +30,9 @@ from rescue_followup.domain.analysis import (
 )
 
 _COLOURS = ("#1f77b4", "#d62728")
+_FIGURE_LOCK = threading.Lock()
+POPULATION_TITLES = {"itt": "intention to treat",
+                     "excluding_invalidated": "excluding invalidated allocations"}
 
 
 def render_km_figure(
@@ -87,3 +92,10 @@ def render_km_figure(
     metadata = {"Date": None} if fmt == "svg" else {}
     fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
+
+
+def draw_km_figure(records: Records, population: Population, fmt: Literal["png", "svg"]) -> bytes:
+    """The service's KM figure of a population, titled with it; one drawing at a time."""
+    title = f"Progression-free survival by arm ({POPULATION_TITLES[population]})"
+    with _FIGURE_LOCK:
+        return render_km_figure(records, population=population, fmt=fmt, title=title)

@@ -1,4 +1,4 @@
-"""The pure parts of the adapters: records known at a cut-off, posted ADTTE, CONSORT, visits."""
+"""Pure rules over stored records: records known at a cut-off, posted ADTTE, CONSORT, visits."""
 
 from __future__ import annotations
 
@@ -8,15 +8,34 @@ from typing import Any
 
 import pytest
 
-from rescue_followup.consort import build_consort
-from rescue_followup.consort_svg import render_consort_svg
-from rescue_followup.domain.adtte import AdtteValidationError
-from rescue_followup.domain.pfs import PfsEventType
-from rescue_followup.posted_adtte import read_posted_adtte
-from rescue_followup.records import adtte_rows, current_records, derive_subject_pfs, strata_label
-from rescue_followup.visit_status import follow_up_end, visit_views
+from rescue_followup.adapters.consort_svg import render_consort_svg
+from rescue_followup.adapters.protocol_files import PROTOCOL_FILES
+from rescue_followup.domain.adtte import AdtteRow, AdtteValidationError
+from rescue_followup.domain.consort import build_consort
+from rescue_followup.domain.pfs import PfsEventType, PfsResult
+from rescue_followup.domain.posted_adtte import read_posted_adtte
+from rescue_followup.domain.records import (
+    RegisteredSubject,
+    StoredRecord,
+    current_records,
+    strata_label,
+)
+from rescue_followup.domain.records import adtte_rows as domain_adtte_rows
+from rescue_followup.domain.records import derive_subject_pfs as domain_derive_subject_pfs
+from rescue_followup.domain.visit_status import follow_up_end, visit_views
 
 RANDOMIZED = dt.date(2024, 1, 10)
+
+
+def derive_subject_pfs(subject: RegisteredSubject, records: list[StoredRecord],
+                       cutoff: dt.date | None = None) -> PfsResult:
+    """Under the subject's own protocol file."""
+    return domain_derive_subject_pfs(subject, records, PROTOCOL_FILES.load, cutoff)
+
+
+def adtte_rows(subjects: list[RegisteredSubject], records: dict[str, list[StoredRecord]],
+               cutoff: dt.date | None = None) -> list[AdtteRow]:
+    return domain_adtte_rows(subjects, records, PROTOCOL_FILES.load, cutoff)
 
 
 def at(day: str, hour: int = 12) -> dt.datetime:

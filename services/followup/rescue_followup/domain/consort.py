@@ -1,5 +1,7 @@
 """The CONSORT flow from what every service announced, plus follow-up's own records (pure).
 
+CONSORT 2010 flow diagram (docs/protocol/pfs.md § Primary analysis for the populations).
+
 Per subject, the latest known state decides her box (latest = occurred last, whatever order the
 events arrived in):
 - randomized (randomization.assigned) -> allocation to her arm;
@@ -27,30 +29,41 @@ from pydantic import BaseModel, Field
 
 from rescue_followup.domain.adtte import ARMS, EXPERIMENTAL_ARM
 from rescue_followup.domain.analysis import Population
-from rescue_followup.records import StoredRecord, current_records
+from rescue_followup.domain.records import StoredRecord, current_records
 
 
 class Screened(Protocol):
-    subject_id: str
-    outcome: str
-    failed_criteria: list[str] | None
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def failed_criteria(self) -> list[str] | None: ...
 
 
 class Decided(Protocol):
-    subject_id: str
-    decision: str
-    failed_criteria: list[str]
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def failed_criteria(self) -> list[str]: ...
 
 
 class Predicted(Protocol):
-    subject_id: str
-    classification: str
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def classification(self) -> str: ...
 
 
 class Allocated(Protocol):
-    subject_id: str
-    arm: str
-    invalidated: bool
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def arm(self) -> str: ...
+    @property
+    def invalidated(self) -> bool: ...
 
 
 class Exclusions(BaseModel):

@@ -1,4 +1,4 @@
-"""Request and response bodies of the follow-up API (kept apart from the tables)."""
+"""Request and response bodies of the follow-up API (kept apart from the tables and the domain)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from rescue_followup.domain.pfs import CensorDateSource, CensorReason, PfsEventType, PfsResult
+from rescue_followup.domain.visit_status import VisitLabel
 from rescue_shared.clock import latest_calendar_date
 from rescue_shared.validation.reasons import MIN_REASON_WORDS, reason_is_meaningful
 
@@ -63,14 +64,6 @@ class _Record(BaseModel):
                 "or more letters", {"min_words": MIN_REASON_WORDS})
         return value
 
-    @property
-    def clinical_date(self) -> dt.date:
-        return self.date  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def date_field(self) -> str:
-        return "date"
-
     def data(self) -> dict[str, object]:
         """The type's own fields, as stored."""
         return self.model_dump(mode="json", exclude={"type", "supersedes", "correction_reason"})
@@ -112,14 +105,6 @@ class WithdrawalRecord(_Record):
 class LostToFollowUpRecord(_Record):
     type: Literal["lost_to_followup"]
     last_contact_date: PastDate
-
-    @property
-    def clinical_date(self) -> dt.date:
-        return self.last_contact_date
-
-    @property
-    def date_field(self) -> str:
-        return "last_contact_date"
 
 
 class SurgeryRecord(_Record):
@@ -205,7 +190,7 @@ class SubjectView(BaseModel):
     invalidation_reason: str | None
 
 
-ScheduleVisitStatus = Literal["upcoming", "due", "done", "overdue", "not_required"]
+ScheduleVisitStatus = VisitLabel
 
 
 class VisitView(BaseModel):

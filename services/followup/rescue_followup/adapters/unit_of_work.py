@@ -1,0 +1,45 @@
+"""The follow-up service's unit of work on its database: the SQL repositories in one transaction,
+the outbox for its events (`rescue_shared.db.unit_of_work.UnitOfWork`), the protocol files."""
+
+from __future__ import annotations
+
+from rescue_followup.adapters.protocol_files import PROTOCOL_FILES
+from rescue_followup.adapters.repositories import (
+    SqlEligibilityDecisions,
+    SqlParkedInvalidations,
+    SqlPredictions,
+    SqlRecords,
+    SqlScreenings,
+    SqlSubjects,
+    SqlVisits,
+)
+from rescue_followup.domain.protocol import FollowupProtocol
+from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.protocols import ProtocolFiles
+
+
+class SqlFollowupUnitOfWork(UnitOfWork):
+    """Implements `service_layer.unit_of_work.FollowupUnitOfWork` on SQL."""
+
+    subjects: SqlSubjects
+    records: SqlRecords
+    visits: SqlVisits
+    screenings: SqlScreenings
+    decisions: SqlEligibilityDecisions
+    predictions: SqlPredictions
+    parked_invalidations: SqlParkedInvalidations
+    protocols: ProtocolFiles[FollowupProtocol] = PROTOCOL_FILES
+
+    def open_repositories(self) -> None:
+        self.subjects = SqlSubjects(self.session)
+        self.records = SqlRecords(self.session)
+        self.visits = SqlVisits(self.session)
+        self.screenings = SqlScreenings(self.session)
+        self.decisions = SqlEligibilityDecisions(self.session)
+        self.predictions = SqlPredictions(self.session)
+        self.parked_invalidations = SqlParkedInvalidations(self.session)
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol version in force for new subjects (PROTOCOL_VERSION)."""
+        return self.settings.protocol_version
