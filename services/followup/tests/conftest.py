@@ -1,0 +1,8 @@
+"""Makes the follow-up test helpers importable (`followup_fakes`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
