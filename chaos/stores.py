@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
-from rescue_shared.contracts.registry import TOPICS
+from rescue_shared.contracts.registry import EVENT_TYPES, TOPICS
 
 POISON_HEADER = "chaos.poison"
 
@@ -164,9 +164,16 @@ def consumer_plan() -> dict[str, tuple[list[str], set[str]]]:
     from rescue_followup.app import DEFINITION as FOLLOWUP
     from rescue_prediction.app import DEFINITION as PREDICTION
     from rescue_randomization.app import DEFINITION as RANDOMIZATION
-
-    return {d.name: (list(d.consumed_topics), set(d.handlers))
-            for d in (ELIGIBILITY, PREDICTION, RANDOMIZATION, FOLLOWUP)}
+    # Handlers are keyed by event type name or by payload model.
+    names: dict[Any, str] = {e.payload_model: e.name for e in EVENT_TYPES}
+    names.update({e.name: e.name for e in EVENT_TYPES})
+    plan = {}
+    for d in (ELIGIBILITY, PREDICTION, RANDOMIZATION, FOLLOWUP):
+        types = {names[key] for key in d.handlers if key in names}
+        if d.consumed_topics and not types:
+            raise RuntimeError(f"{d.name}: no known event type among its handlers {d.handlers}")
+        plan[d.name] = (list(d.consumed_topics), types)
+    return plan
 
 
 async def consumer_lag(bootstrap: str, namespace: str) -> int:
