@@ -81,7 +81,9 @@ class _Rows(Generic[R, T]):
 
     async def save(self, record: R) -> None:
         key = getattr(record, self._key)
-        row = self._rows.get(key) or await self._session.get(self._table, key)
+        row = self._rows.get(key)
+        if row is None:
+            row = await self._session.get(self._table, key)
         if row is None:
             raise LookupError(f"no {self._table.__name__} {key!r} to save (add it first)")
         for name in self._names:
