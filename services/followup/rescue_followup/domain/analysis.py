@@ -39,7 +39,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal, SupportsFloat, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -273,8 +273,8 @@ def analysis_frame(
     return frame[["arm", "time", "event", "stratum"]].reset_index(drop=True)
 
 
-def _num(value: object) -> float | None:
-    number = float(value)  # type: ignore[arg-type]
+def _num(value: SupportsFloat) -> float | None:
+    number = float(value)
     return number if math.isfinite(number) else None
 
 
