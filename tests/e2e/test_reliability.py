@@ -23,6 +23,7 @@ from harness import (
     seen_everywhere,
     start_platform,
 )
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, func, select
 
 from rescue_shared.contracts import new_event
@@ -185,6 +186,54 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     letters = await read_dead_letters(platform.bootstrap, dead_letter_topic(platform))
     assert await replay(platform.bootstrap, letters) == 1
     assert (await eventually(lambda: seen_everywhere(platform, doomed)))["followup"] == 1
+
+
+async def test_an_unreachable_database_is_waited_for_never_dead_lettered(
+    platform: Platform,
+) -> None:
+    """PostgreSQL restarting (connections refused, "the database system is shutting down") for
+    longer than every retry: the event waits for the database instead of going to the DLT."""
+    consumer = platform["followup"].app.state.consumer
+    real_handler = consumer._handlers[SubjectScreened]
+    subject_id = new_subject()
+    outage = [0]
+    failures = platform["followup"].settings.consumer_max_attempts * 2
+
+    async def database_away(uow: UnitOfWork, event: Any) -> None:
+        if event.subject_id == subject_id and outage[0] < failures:
+            outage[0] += 1
+            raise OperationalError("SELECT 1", None, ConnectionRefusedError(
+                "the database system is shutting down"))
+        await real_handler(uow, event)
+
+    consumer._handlers[SubjectScreened] = database_away
+    await screen(platform, subject_id)
+    counts = await eventually(lambda: seen_everywhere(platform, subject_id), timeout=90)
+    assert counts["followup"] == 1 and outage[0] == failures
+    reader = AIOKafkaConsumer(dead_letter_topic(platform), bootstrap_servers=platform.bootstrap,
+                              auto_offset_reset="earliest", enable_auto_commit=False)
+    await reader.start()
+    try:
+        letters = [r for batch in (await reader.getmany(timeout_ms=1000)).values()
+                   for r in batch]
+    finally:
+        await reader.stop()
+    assert letters == []
+
+
+def test_database_outages_are_told_apart_from_bad_work() -> None:
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from rescue_shared.db.transient import is_transient_database_error
+
+    shutting_down = asyncpg.exceptions.AdminShutdownError("terminating connection")
+    assert is_transient_database_error(DBAPIError("SELECT 1", None, shutting_down))
+    assert is_transient_database_error(OperationalError("x", None, ConnectionRefusedError()))
+    assert is_transient_database_error(OSError(111, "Connection refused"))
+    assert not is_transient_database_error(ValueError("cannot apply this screening"))
+    assert not is_transient_database_error(
+        IntegrityError("INSERT", None, Exception("duplicate key value violates unique")))
 
 
 async def test_a_rolled_back_transaction_publishes_nothing(platform: Platform) -> None:

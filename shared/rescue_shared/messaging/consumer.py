@@ -35,6 +35,7 @@ from rescue_shared.contracts.registry import (
 )
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import InboxMessage
+from rescue_shared.db.transient import is_transient_database_error
 from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.messaging.kafka import build_producer, ensure_topics
 from rescue_shared.observability.context import correlation_id_var
@@ -42,6 +43,8 @@ from rescue_shared.observability.metrics import ServiceMetrics
 from rescue_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+# Longest pause between two tries of an event while the database is unreachable.
+MAX_OUTAGE_BACKOFF_SECONDS = 5.0
 
 # The first argument is the service's own UnitOfWork subclass (hence Any: callables are
 # contravariant in their arguments).
@@ -170,7 +173,8 @@ class EventConsumer:
                 self.ready.set()
             for tp, records in batches.items():
                 for record in records:
-                    await self._process(record)
+                    if not await self._process(record):
+                        return  # stopping while the database is away: redelivered later
                     self._pending[tp] = record.offset + 1
                     await self.commit_applied()
                     if self._stopping.is_set():
@@ -187,7 +191,8 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.stop(), timeout=10)
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Apply, skip or dead-letter one message; False when it is left for a redelivery."""
         try:
             envelope = parse_event(record.value or b"")
         except UnknownEventType as exc:
@@ -195,40 +200,57 @@ class EventConsumer:
             self._metrics.events_skipped.labels(exc.event_type, "unknown_type").inc()
             log.warning("skipping %s at %s[%s]@%s", exc, record.topic, record.partition,
                         record.offset)
-            return
+            return True
         except ContractError as exc:
             await self._dead_letter(record, exc, attempts=1)
-            return
+            return True
         handler = self._handlers.get(type(envelope.payload))
         if handler is None:
             self._metrics.events_skipped.labels(envelope.event_type, "not_handled").inc()
             log.debug("not handled here: %s %s", envelope.event_type, envelope.event_id)
-            return
+            return True
         token = correlation_id_var.set(envelope.correlation_id)
         try:
-            await self._apply_with_retries(record, envelope, handler)
+            return await self._apply_with_retries(record, envelope, handler)
         finally:
             correlation_id_var.reset(token)
 
     async def _apply_with_retries(
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope[Any],
         handler: EventHandler,
-    ) -> None:
+    ) -> bool:
+        """Apply with bounded retries, then dead-letter. While the database is unreachable the
+        event is retried without counting attempts (it is not at fault); False when the consumer
+        stops meanwhile (the offset stays uncommitted, so the event comes again)."""
         attempts = self._settings.consumer_max_attempts
-        for attempt in range(1, attempts + 1):
+        attempt = outage = 0
+        while True:
             try:
                 applied = await self._apply_once(record, envelope, handler)
                 outcome = "applied" if applied else "duplicate"
                 self._metrics.events_consumed.labels(envelope.event_type, outcome).inc()
-                return
+                return True
             except Exception as exc:
+                if is_transient_database_error(exc):
+                    outage += 1
+                    delay = min(MAX_OUTAGE_BACKOFF_SECONDS,
+                                self._settings.consumer_retry_backoff_seconds * 2 ** min(outage, 6))
+                    log.warning("database unreachable while applying %s %s (try %d); retrying in "
+                                "%.1fs: %s", envelope.event_type, envelope.event_id, outage,
+                                delay, exc)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), delay)
+                    if self._stopping.is_set():
+                        return False
+                    continue
+                attempt += 1
                 log.warning(
                     "applying %s %s failed (attempt %d/%d): %s",
                     envelope.event_type, envelope.event_id, attempt, attempts, exc,
                 )
-                if attempt == attempts:
+                if attempt >= attempts:
                     await self._dead_letter(record, exc, attempts=attempts)
-                    return
+                    return True
                 backoff = self._settings.consumer_retry_backoff_seconds
                 await asyncio.sleep(backoff * 2 ** (attempt - 1))
 
