@@ -26,7 +26,7 @@ from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.settings import EligibilitySettings
 from rescue_eligibility.tables import Screening
 from rescue_shared.auth.mint import mint_token
-from rescue_shared.db.platform_tables import OutboxMessage
+from rescue_shared.db.platform_tables import IdempotencyRecord, OutboxMessage
 from rescue_shared.settings import LOCAL_DEV_JWT_SECRET
 from rescue_shared.testing import RunningService, auth, run_service, settings_for
 
@@ -214,3 +214,37 @@ async def test_rs256_tokens_verify_against_the_configured_public_key(database_ur
         forged = await service.client.post("/v1/screenings", json=screening(),
                                            headers={"Authorization": f"Bearer {hs256}"})
         assert_problem(forged, 401)
+
+
+async def test_an_idempotent_answer_is_recorded_before_the_client_receives_it(
+    eligibility: RunningService,
+) -> None:
+    """A hospital that received an answer never finds its key still open (a crash right after
+    the answer would otherwise let a retry run the screening twice)."""
+    app = eligibility.app
+    body = json.dumps(screening("S01-0009")).encode()
+    headers = [(b"content-type", b"application/json"), (b"idempotency-key", b"lab-msg-9"),
+               *((k.lower().encode(), v.encode())
+                 for k, v in auth("S01", "site_user").items())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/v1/screenings", "raw_path":
+             b"/v1/screenings", "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 1234), "server": ("test", 80), "app": app}
+    delivered = [False]
+
+    async def receive() -> dict[str, Any]:
+        if delivered[0]:
+            await asyncio.sleep(3600)  # no disconnect while the answer is being written
+        delivered[0] = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    states_at_start: list[tuple[int | None, str | None]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            async with app.state.database.session() as session:
+                record = (await session.exec(select(IdempotencyRecord))).one()
+            states_at_start.append((record.status_code, record.key))
+
+    await app(scope, receive, send)
+    assert states_at_start == [(201, "lab-msg-9")]

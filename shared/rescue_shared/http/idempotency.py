@@ -6,13 +6,20 @@ Same caller + same key + same request → the first response is replayed (header
 The key is claimed in the database before the request runs, so two replicas cannot both run it;
 a claim left by a crashed process may be retaken after `idempotency_claim_ttl_seconds`.
 Server errors (5xx) release the claim, so the client may retry the request.
+
+The answer is recorded before the client receives a byte of it: a client that got an answer
+never finds its key open, and one that lost the connection finds the recorded answer. (Were the
+process killed between the route's commit and that record, a retry after the claim's TTL would run
+the request again; the window is the time of one small write.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -22,9 +29,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rescue_shared.auth.tokens import Principal, TokenError
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import IdempotencyRecord, utcnow
+from rescue_shared.db.transient import is_transient_database_error
 from rescue_shared.http.problems import PROBLEM_JSON
 
 HEADER = b"idempotency-key"
+FINISH_ATTEMPTS = 8  # about 8 s of database outage waited out before answering anyway
+log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 200
 
 
@@ -90,24 +100,37 @@ class IdempotencyMiddleware:
             return
 
         captured: dict[str, Any] = {"status": 500, "content_type": "", "chunks": []}
+        start: Message | None = None
+        recorded = False
 
         async def replay_receive() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def capturing_send(message: Message) -> None:
+        async def record_then_send(message: Message) -> None:
+            nonlocal start, recorded
             if message["type"] == "http.response.start":
+                start = message  # held back until the answer is recorded
                 captured["status"] = message["status"]
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         captured["content_type"] = value.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                captured["chunks"].append(message.get("body", b""))
-            await send(message)
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            captured["chunks"].append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await self._finish_durably(database, caller, key, captured)
+            recorded = True
+            await send(start)
+            await send({"type": "http.response.body", "body": b"".join(captured["chunks"])})
 
         try:
-            await self.app(scope, replay_receive, capturing_send)
+            await self.app(scope, replay_receive, record_then_send)
         finally:
-            await self._finish(database, caller, key, captured)
+            if not recorded:  # the route failed: release the claim for a retry
+                await self._finish(database, caller, key, captured)
 
     @staticmethod
     def _caller(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
@@ -145,6 +168,22 @@ class IdempotencyMiddleware:
                 return None
             session.expunge(record)
             return record
+
+    @classmethod
+    async def _finish_durably(cls, database: Database, caller: str, key: str,
+                              captured: dict[str, Any]) -> None:
+        """Record the answer, waiting out a short database outage (bounded): if it still cannot
+        be recorded, the answer is sent all the same and the claim expires after its TTL."""
+        for attempt in range(FINISH_ATTEMPTS):
+            try:
+                await cls._finish(database, caller, key, captured)
+                return
+            except Exception as exc:
+                if not is_transient_database_error(exc) or attempt == FINISH_ATTEMPTS - 1:
+                    log.error("could not record the answer to Idempotency-Key %r of %s: %s",
+                              key, caller, exc)
+                    return
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** attempt))
 
     @staticmethod
     async def _finish(database: Database, caller: str, key: str, captured: dict[str, Any]) -> None:
