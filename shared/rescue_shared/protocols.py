@@ -25,7 +25,8 @@ class ProtocolFileError(ValueError):
 
 
 def _natural_key(version: str) -> list[tuple[int, int | str]]:
-    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.-]", version)]
+    """Digit runs compare as numbers, the rest as text: 1 < 2 < 2a < 10 < 10.1."""
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", version) if p]
 
 
 class ProtocolFiles(Generic[Protocol]):
@@ -43,7 +44,7 @@ class ProtocolFiles(Generic[Protocol]):
         return f"{self.stem}-v{version}.yaml"
 
     def available_versions(self) -> list[str]:
-        """The versions present, in natural order (1, 2, 10)."""
+        """The versions present, in natural order (1, 2, 2a, 10)."""
         pattern = re.compile(rf"^{re.escape(self.stem)}-v(.+)\.yaml$")
         names = (f.name for f in resources.files(self.package).iterdir())
         return sorted((m.group(1) for n in names if (m := pattern.match(n))), key=_natural_key)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,3 +50,14 @@ def test_the_parser_rejecting_the_file_is_a_protocol_error() -> None:
     files = ProtocolFiles("rescue_followup.protocols", "followup", strict)
     with pytest.raises(ProtocolFileError, match=r"followup-v1\.yaml is invalid: visit_schedule"):
         files.load("1")
+
+
+def test_versions_are_in_natural_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for version in ("10", "2", "1", "2a", "1.10", "1.9"):
+        (tmp_path / f"followup-v{version}.yaml").write_text(f"version: '{version}'\n")
+    (tmp_path / "README.md").write_text("not a protocol")
+    (tmp_path / "followup-v3.yml").write_text("version: '3'\n")
+    monkeypatch.setattr(resources, "files", lambda _package: tmp_path)
+    files = ProtocolFiles("rescue_followup.protocols", "followup", as_mapping)
+    assert files.available_versions() == ["1", "1.9", "1.10", "2", "2a", "10"]
+    assert files.load("1.10") == {"version": "1.10"}
