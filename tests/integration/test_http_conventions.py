@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from harness import ELIGIBLE_FACTS
 from sqlmodel import func, select
 
+from rescue_eligibility.adapters.tables import EligibilityScreening
 from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.settings import EligibilitySettings
-from rescue_eligibility.tables import Screening
 from rescue_shared.auth.mint import mint_token
 from rescue_shared.db.platform_tables import IdempotencyRecord, OutboxMessage
 from rescue_shared.settings import LOCAL_DEV_JWT_SECRET
@@ -49,7 +49,8 @@ def screening(subject_id: str = "S01-0001", **facts: Any) -> dict[str, Any]:
 async def stored(service: RunningService) -> tuple[int, int]:
     """(screenings, outbox events) in the service's database."""
     async with service.app.state.database.session() as session:
-        screenings = (await session.exec(select(func.count()).select_from(Screening))).one()
+        screenings = (await session.exec(
+            select(func.count()).select_from(EligibilityScreening))).one()
         events = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()
     return screenings, events
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from rescue_eligibility import api, criteria_api, refusals_api, screening_log_api
-from rescue_eligibility.decisions import on_prediction_completed
+from rescue_eligibility.adapters.unit_of_work import SqlEligibilityUnitOfWork
+from rescue_eligibility.entrypoints.events import HANDLERS
+from rescue_eligibility.entrypoints.http import access_refusals, criteria, screening_log, screenings
 from rescue_eligibility.settings import EligibilitySettings
 from rescue_shared.contracts.registry import PREDICTION
 from rescue_shared.service import ServiceDefinition, create_service_app
@@ -15,9 +16,10 @@ DEFINITION = ServiceDefinition(
     title="RESCUE eligibility service",
     description="Screens candidates against the protocol's criteria; keeps the screening log.",
     migrations="rescue_eligibility:migrations",
-    routers=[api.router, criteria_api.router, screening_log_api.router, refusals_api.router],
+    routers=[screenings.router, criteria.router, screening_log.router, access_refusals.router],
     consumed_topics=[PREDICTION.name],
-    handlers={"prediction.completed": on_prediction_completed},
+    handlers=HANDLERS,
+    unit_of_work=SqlEligibilityUnitOfWork,
 )
 
 

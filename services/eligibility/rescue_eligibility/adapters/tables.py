@@ -1,8 +1,9 @@
-"""Eligibility service tables."""
+"""Eligibility service tables (names and columns are read by chaos/stores.py: keep them)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
@@ -10,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from rescue_shared.db.platform_tables import utc_column, utcnow
 
 
-class Screening(SQLModel, table=True):
+class EligibilityScreening(SQLModel, table=True):
     """One screening of a candidate, judged by one protocol version.
 
     `result` is the judgement at screening and never changes; `final_result` and
@@ -26,12 +27,13 @@ class Screening(SQLModel, table=True):
     protocol_version: str = Field(max_length=20)
     outcome: str = Field(max_length=20)
     awaiting_prediction: bool
-    facts: dict = Field(sa_column=Column(JSON, nullable=False))
-    result: dict = Field(sa_column=Column(JSON, nullable=False), description="ScreeningResult")
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False),
+                                   description="ScreeningResult")
     screened_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     final_decision: str = Field(default="pending", max_length=20)
-    final_result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    final_result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     prediction_id: str | None = Field(default=None, max_length=36)
     decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
@@ -49,7 +51,7 @@ class EligibilitySubject(SQLModel, table=True):
     prediction_classification: str | None = Field(default=None, max_length=40)
 
 
-class AccessRefusal(SQLModel, table=True):
+class EligibilityAccessRefusal(SQLModel, table=True):
     """A subject id a caller was refused (another site's subject, a reserved or confusable id).
 
     The caller only learns that the id cannot be used at her site; why is kept here for the

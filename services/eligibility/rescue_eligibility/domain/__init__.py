@@ -4,9 +4,6 @@ from rescue_eligibility.domain.criteria import (
     Criterion,
     Protocol,
     ProtocolConfigError,
-    UnknownProtocolVersionError,
-    available_versions,
-    load_protocol,
     parse_protocol,
 )
 from rescue_eligibility.domain.evaluation import (
@@ -18,7 +15,6 @@ from rescue_eligibility.domain.evaluation import (
     ScreeningResult,
     evaluate,
     finalize,
-    screen,
 )
 from rescue_eligibility.domain.facts import ClinicalFacts
 
@@ -33,11 +29,7 @@ __all__ = [
     "ResectionClassification",
     "ScreeningOutcome",
     "ScreeningResult",
-    "UnknownProtocolVersionError",
-    "available_versions",
     "evaluate",
     "finalize",
-    "load_protocol",
     "parse_protocol",
-    "screen",
 ]

@@ -1,7 +1,9 @@
-"""Eligibility protocols as versioned data: the criterion model, the rule language and the loader.
+"""Eligibility protocols as versioned data: the criterion model and the rule language.
 
 Each protocol version is one YAML file ``rescue_eligibility/protocols/eligibility-v<version>.yaml``;
-a new version is a new file, never an edit of a released one.
+a new version is a new file, never an edit of a released one. Reading the files is an adapter's
+job (`rescue_eligibility.adapters.protocol_files`); this module only validates
+the mapping a file holds (:func:`parse_protocol`).
 
 Rule language (parsed, never ``eval``-ed). A rule is one of::
 
@@ -22,15 +24,11 @@ neither true nor false for ``is_true``/``is_false`` and fails ordering compariso
 
 from __future__ import annotations
 
-import functools
 import operator
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -203,7 +201,8 @@ class AnyOf(BaseModel):
 def _rule_tag(value: Any) -> str | None:
     if isinstance(value, dict):
         return "all" if "all" in value else "any" if "any" in value else "condition"
-    return {Condition: "condition", AllOf: "all", AnyOf: "any"}.get(type(value))
+    tags: dict[type[BaseModel], str] = {Condition: "condition", AllOf: "all", AnyOf: "any"}
+    return tags.get(type(value))
 
 
 Rule = Annotated[
@@ -272,50 +271,13 @@ class Protocol(BaseModel):
         return tuple(dict.fromkeys(f for c in self.criteria for f in c.facts()))
 
 
-class UnknownProtocolVersionError(LookupError):
-    """No protocol file exists for the requested version."""
-
-
 class ProtocolConfigError(ValueError):
-    """A protocol file is not valid YAML or does not describe a valid protocol."""
+    """A protocol file's content does not describe a valid protocol."""
 
 
-_PACKAGE = "rescue_eligibility.protocols"
-_FILE = re.compile(r"^eligibility-v(?P<version>[A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
-
-
-def _natural_key(version: str) -> list[tuple[int, int | str]]:
-    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", version) if p]
-
-
-def available_versions() -> list[str]:
-    """The protocol versions shipped as files, in natural order ("2" before "10")."""
-    names = (f.name for f in resources.files(_PACKAGE).iterdir())
-    return sorted((m["version"] for n in names if (m := _FILE.match(n))), key=_natural_key)
-
-
-def parse_protocol(text: str, origin: str = "<string>") -> Protocol:
-    """Parse and validate a protocol from YAML text (safe loader; nothing is executed)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProtocolConfigError(f"{origin}: invalid YAML: {exc}") from exc
+def parse_protocol(data: Mapping[str, Any], origin: str = "<data>") -> Protocol:
+    """Validate a protocol read from a file (`origin` names it in the error)."""
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
         raise ProtocolConfigError(f"{origin}: invalid protocol: {exc}") from exc
-
-
-@functools.cache
-def load_protocol(version: str) -> Protocol:
-    """Load protocol ``version``; raises :class:`UnknownProtocolVersionError` if not shipped."""
-    versions = available_versions()
-    if version not in versions:
-        raise UnknownProtocolVersionError(
-            f"unknown eligibility protocol version {version!r}; available: {', '.join(versions)}"
-        )
-    name = f"eligibility-v{version}.yaml"
-    protocol = parse_protocol(resources.files(_PACKAGE).joinpath(name).read_text("utf-8"), name)
-    if protocol.version != version:
-        raise ProtocolConfigError(f"{name}: declares version {protocol.version!r}")
-    return protocol

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from rescue_eligibility.domain.criteria import Criterion, CriterionKind, Protocol, load_protocol
+from rescue_eligibility.domain.criteria import Criterion, CriterionKind, Protocol
 from rescue_eligibility.domain.facts import ClinicalFacts, FactValue
 
 CriterionOutcome = Literal["met", "not_met", "unknown", "pending_prediction"]
@@ -133,11 +133,6 @@ def evaluate(protocol: Protocol, facts: ClinicalFacts) -> ScreeningResult:
     """Judge the facts against every criterion of the protocol (prediction criterion pending)."""
     known = facts.known()
     return _assemble(protocol.version, tuple(_judge(c, known) for c in protocol.criteria))
-
-
-def screen(facts: ClinicalFacts, version: str) -> ScreeningResult:
-    """:func:`evaluate` against the shipped protocol ``version``."""
-    return evaluate(load_protocol(version), facts)
 
 
 def finalize(

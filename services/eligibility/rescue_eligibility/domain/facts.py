@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 FactValue = str | int | float | bool | None
 FactKind = Literal["number", "bool", "enum"]
@@ -87,7 +87,7 @@ class FigoStage(StrEnum):
 
 def _fact(title: str, unit: str | None = None, **constraints: Any) -> Any:
     """An optional fact (default None) with a human label (and unit) used in reasons."""
-    extra = {"unit": unit} if unit else None
+    extra: dict[str, JsonValue] | None = {"unit": unit} if unit else None
     return Field(None, title=title, json_schema_extra=extra, **constraints)
 
 

@@ -10,9 +10,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from harness import ELIGIBLE_FACTS, SITE_USER
 
+from rescue_eligibility.adapters.tables import EligibilitySubject
 from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.settings import EligibilitySettings
-from rescue_eligibility.tables import EligibilitySubject
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.events import PredictionCompleted
@@ -41,7 +41,7 @@ async def eligibility(
 def prediction(subject_id: str, version: int, classification: str) -> EventEnvelope[Any]:
     return new_event(
         PredictionCompleted(prediction_id=uuid.uuid4(), version=version,
-                            classification=classification,  # type: ignore[arg-type]
+                            classification=classification,
                             kelim=0.05, kelim_standardized=1.35, kelim_source="local_estimate",
                             model_version="test", protocol_version="prediction-v1"),
         producer="prediction", trial_id="NCT07295132", site_id="S01", subject_id=subject_id,

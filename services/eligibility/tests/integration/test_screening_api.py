@@ -99,7 +99,7 @@ async def test_another_sites_subject_is_refused_exactly_as_any_unusable_id_and_a
 ) -> None:
     await screen(eligibility, "S01-0005")
     s02 = auth("S02", "investigator")
-    with caplog.at_level(logging.WARNING, logger="rescue_eligibility.subject_ids"):
+    with caplog.at_level(logging.WARNING, logger="rescue_eligibility.service_layer.subject_ids"):
         another_sites = await attempt(eligibility, "S01-0005", s02)
         reserved = await attempt(eligibility, "Unknown", s02)
         confusable = await attempt(eligibility, "s01-0005", s02)

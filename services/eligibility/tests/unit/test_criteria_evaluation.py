@@ -6,13 +6,10 @@ from typing import Any
 
 import pytest
 
-from rescue_eligibility.domain import (
-    ClinicalFacts,
-    ScreeningResult,
-    evaluate,
-    load_protocol,
-    screen,
-)
+from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
+from rescue_eligibility.domain import ClinicalFacts, ScreeningResult, evaluate
+
+V1 = PROTOCOL_FILES.load("1")
 
 ELIGIBLE: dict[str, Any] = {
     "age_years": 58,
@@ -38,7 +35,7 @@ ELIGIBLE: dict[str, Any] = {
 
 def _screen(drop: tuple[str, ...] = (), **changes: Any) -> ScreeningResult:
     data = {k: v for k, v in (ELIGIBLE | changes).items() if k not in drop}
-    return screen(ClinicalFacts.model_validate(data), "1")
+    return evaluate(V1, ClinicalFacts.model_validate(data))
 
 
 def _result(screening: ScreeningResult, criterion_id: str) -> str:
@@ -67,9 +64,8 @@ def test_fully_eligible_subject_awaits_the_prediction() -> None:
 
 
 def test_evaluate_with_an_explicit_protocol_records_its_version() -> None:
-    protocol = load_protocol("1")
-    result = evaluate(protocol, ClinicalFacts.model_validate(ELIGIBLE))
-    assert result.protocol_version == protocol.version
+    result = evaluate(V1, ClinicalFacts.model_validate(ELIGIBLE))
+    assert result.protocol_version == V1.version
 
 
 def test_criterion_results_carry_text_kind_and_source() -> None:
@@ -239,19 +235,21 @@ def test_unresectable_on_imaging_is_excluded() -> None:
 # --- Missing facts -----------------------------------------------------------------------------
 
 def test_no_facts_is_incomplete_never_ineligible() -> None:
-    result = screen(ClinicalFacts(), "1")
+    result = evaluate(V1, ClinicalFacts())
     assert result.outcome == "incomplete"
     assert result.failed_criteria == ()
     assert result.awaiting_prediction is False
     assert result.final_decision == "pending"
-    assert set(result.missing_facts) == set(load_protocol("1").facts())
+    assert set(result.missing_facts) == set(V1.facts())
 
 
-@pytest.mark.parametrize("fact", load_protocol("1").facts())
+@pytest.mark.parametrize("fact", V1.facts())
 def test_each_missing_fact_makes_it_incomplete(fact: str) -> None:
     # For inclusion 3 the other response assessment must not already decide it.
-    other = {"nact_response_recist": {"nact_response_gcig_ca125": False},
-             "nact_response_gcig_ca125": {"nact_response_recist": "PD"}}.get(fact, {})
+    others: dict[str, dict[str, Any]] = {
+        "nact_response_recist": {"nact_response_gcig_ca125": False},
+        "nact_response_gcig_ca125": {"nact_response_recist": "PD"}}
+    other = others.get(fact, {})
     result = _screen((fact,), **other)
     assert result.outcome == "incomplete"
     assert result.failed_criteria == ()

@@ -6,13 +6,14 @@ from typing import Any, get_args
 
 import pytest
 
+from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
 from rescue_eligibility.domain import (
     ClinicalFacts,
     ResectionClassification,
     ScreeningOutcome,
     ScreeningResult,
+    evaluate,
     finalize,
-    screen,
 )
 
 ELIGIBLE: dict[str, Any] = {
@@ -32,7 +33,7 @@ ELIGIBLE: dict[str, Any] = {
 
 def _screen(drop: tuple[str, ...] = (), **changes: Any) -> ScreeningResult:
     data = {k: v for k, v in (ELIGIBLE | changes).items() if k not in drop}
-    return screen(ClinicalFacts.model_validate(data), "1")
+    return evaluate(PROTOCOL_FILES.load("1"), ClinicalFacts.model_validate(data))
 
 
 def _inc5(result: ScreeningResult) -> tuple[str, str]:
@@ -125,7 +126,7 @@ def test_literals_match_the_shared_event_contracts() -> None:
 def test_result_fits_the_screened_event() -> None:
     events = pytest.importorskip("rescue_shared.contracts.events")
     facts = ClinicalFacts.model_validate(ELIGIBLE | {"nact_response_gcig_ca125": None})
-    result = screen(facts, "1")
+    result = evaluate(PROTOCOL_FILES.load("1"), facts)
     payload = events.SubjectScreened(
         screening_id="00000000-0000-0000-0000-000000000001",
         screening_date="2026-01-05",

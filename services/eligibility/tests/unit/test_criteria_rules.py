@@ -13,8 +13,9 @@ from rescue_eligibility.domain.facts import FactValue
 RULE: TypeAdapter[Any] = TypeAdapter(Rule)
 
 
-def _rule(data: dict[str, Any]) -> Any:
-    return RULE.validate_python(data)
+def _rule(data: dict[str, Any]) -> Rule:
+    rule: Rule = RULE.validate_python(data)
+    return rule
 
 
 def _holds(data: dict[str, Any], facts: dict[str, FactValue]) -> bool | None:
@@ -219,4 +220,4 @@ def test_invalid_rules_are_rejected_at_load(data: dict[str, Any]) -> None:
 def test_condition_is_immutable() -> None:
     condition = Condition(fact="age_years", op=">=", value=19)
     with pytest.raises(ValidationError):
-        condition.value = 18  # type: ignore[misc]
+        condition.value = 18

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
-from sqlmodel import col, select
+from fastapi import APIRouter, Query
 
-from rescue_eligibility.tables import AccessRefusal
-from rescue_shared.auth import Principal, require_roles
-from rescue_shared.service import UoW
+from rescue_eligibility.entrypoints.http.dependencies import Overseer, UoW
+from rescue_eligibility.entrypoints.http.schemas import AccessRefusalView
+from rescue_eligibility.service_layer.subject_ids import list_access_refusals
 
 router = APIRouter(prefix="/v1", tags=["access refusals"])
-Overseer = Annotated[Principal, Depends(require_roles("monitor", "admin"))]
-
-
-class AccessRefusalView(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    attempted_at: datetime
-    actor: str
-    actor_roles: list[str]
-    site_id: str | None
-    subject_id: str
-    action: str
-    cause: str
-    correlation_id: str | None
 
 
 @router.get("/access-refusals", response_model=list[AccessRefusalView],
@@ -40,9 +23,6 @@ async def access_refusals(
 ) -> list[AccessRefusalView]:
     """Every refused attempt: who, from which site, on which subject id, when, doing what, and
     the cause (`another_site`, `confusable`, `reserved`)."""
-    query = select(AccessRefusal).order_by(col(AccessRefusal.id).desc()).limit(limit)
-    if site_id is not None:
-        query = query.where(AccessRefusal.site_id == site_id)
-    if subject_id is not None:
-        query = query.where(AccessRefusal.subject_id == subject_id)
-    return [AccessRefusalView.model_validate(r) for r in (await uow.session.exec(query)).all()]
+    refusals = await list_access_refusals(uow, site_id=site_id, subject_id=subject_id,
+                                          limit=limit)
+    return [AccessRefusalView.model_validate(r) for r in refusals]

@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
-from rescue_eligibility.api import PROTOCOL_VERSION
-from rescue_eligibility.domain.criteria import (
-    Protocol,
-    UnknownProtocolVersionError,
-    available_versions,
-    load_protocol,
-)
+from rescue_eligibility.domain.criteria import Protocol
+from rescue_eligibility.entrypoints.http.dependencies import UoW
+from rescue_eligibility.entrypoints.http.schemas import CriteriaIndex
+from rescue_eligibility.service_layer.criteria import criteria_in_force, protocol_of_version
 from rescue_shared.auth import AnyTrialRole
-from rescue_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["criteria"])
 
 
-class CriteriaIndex(BaseModel):
-    current_version: str
-    available_versions: list[str]
-    protocol: Protocol
-
-
 @router.get("/criteria", response_model=CriteriaIndex,
             summary="The criteria of the protocol version in force")
-async def current_criteria(principal: AnyTrialRole) -> CriteriaIndex:
-    return CriteriaIndex(current_version=PROTOCOL_VERSION,
-                         available_versions=available_versions(),
-                         protocol=load_protocol(PROTOCOL_VERSION))
+async def current_criteria(principal: AnyTrialRole, uow: UoW) -> CriteriaIndex:
+    in_force = criteria_in_force(uow)
+    return CriteriaIndex(current_version=in_force.current_version,
+                         available_versions=in_force.available_versions,
+                         protocol=in_force.protocol)
 
 
 @router.get("/criteria/{version}", response_model=Protocol,
             summary="The criteria of one protocol version")
-async def criteria_of_version(version: str, principal: AnyTrialRole) -> Protocol:
-    try:
-        return load_protocol(version)
-    except UnknownProtocolVersionError as exc:
-        raise Problem(404, "Not found", str(exc)) from exc
+async def criteria_of_version(version: str, principal: AnyTrialRole, uow: UoW) -> Protocol:
+    return protocol_of_version(uow, version)

@@ -1,4 +1,4 @@
-"""Request and response bodies of the eligibility API (kept apart from the tables)."""
+"""Request and response bodies of the eligibility API (kept apart from the domain and tables)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from rescue_eligibility.domain.criteria import Protocol
 from rescue_eligibility.domain.evaluation import (
     CriterionResult,
     FinalDecision,
@@ -15,6 +16,7 @@ from rescue_eligibility.domain.evaluation import (
     ScreeningOutcome,
 )
 from rescue_eligibility.domain.facts import ClinicalFacts
+from rescue_eligibility.domain.model import Screening
 from rescue_shared.clock import latest_calendar_date
 
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -56,3 +58,39 @@ class ScreeningView(BaseModel):
     decided_at: datetime | None = None
     screened_by: str
     created_at: datetime
+
+    @classmethod
+    def of(cls, screening: Screening) -> ScreeningView:
+        """The screening as it stands (finalized by the prediction when it is known)."""
+        current = screening.current
+        return cls(
+            screening_id=uuid.UUID(screening.id), subject_id=screening.subject_id,
+            site_id=screening.site_id, screening_date=screening.screening_date,
+            protocol_version=screening.protocol_version, outcome=current.outcome,
+            awaiting_prediction=current.awaiting_prediction,
+            failed_criteria=list(current.failed_criteria),
+            missing_facts=list(current.missing_facts), criteria=list(current.criteria),
+            final_decision=current.final_decision,
+            prediction_classification=current.prediction_classification,
+            decided_at=screening.decided_at, screened_by=screening.screened_by,
+            created_at=screening.created_at,
+        )
+
+
+class CriteriaIndex(BaseModel):
+    current_version: str
+    available_versions: list[str]
+    protocol: Protocol
+
+
+class AccessRefusalView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    attempted_at: datetime
+    actor: str
+    actor_roles: list[str]
+    site_id: str | None
+    subject_id: str
+    action: str
+    cause: str
+    correlation_id: str | None

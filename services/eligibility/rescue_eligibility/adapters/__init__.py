@@ -1,0 +1,1 @@
+"""How eligibility stores its records and reads its protocol files (the domain knows neither)."""

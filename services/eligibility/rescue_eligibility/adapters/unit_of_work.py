@@ -1,0 +1,30 @@
+"""The eligibility service's unit of work on its database: the SQL repositories in one
+transaction, the outbox for its events (`rescue_shared.db.unit_of_work.UnitOfWork`), the protocol
+files."""
+
+from __future__ import annotations
+
+from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
+from rescue_eligibility.adapters.repositories import SqlAccessRefusals, SqlScreenings, SqlSubjects
+from rescue_eligibility.domain.criteria import Protocol
+from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.protocols import ProtocolFiles
+
+
+class SqlEligibilityUnitOfWork(UnitOfWork):
+    """Implements `service_layer.unit_of_work.EligibilityUnitOfWork` on SQL."""
+
+    screenings: SqlScreenings
+    subjects: SqlSubjects
+    refusals: SqlAccessRefusals
+    protocols: ProtocolFiles[Protocol] = PROTOCOL_FILES
+
+    def open_repositories(self) -> None:
+        self.screenings = SqlScreenings(self.session)
+        self.subjects = SqlSubjects(self.session)
+        self.refusals = SqlAccessRefusals(self.session)
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol version in force for new screenings (PROTOCOL_VERSION)."""
+        return self.settings.protocol_version

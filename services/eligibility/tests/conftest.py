@@ -1,0 +1,8 @@
+"""Makes the eligibility test helpers importable (`eligibility_fakes`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
