@@ -38,8 +38,9 @@ token: $(STAMP) ## Print a local token: make token SITE=S01 ROLES=site_user,inve
 contracts: $(STAMP) ## Export event JSON Schemas and the AsyncAPI document to docs/contracts
 	$(BIN)/rescue-contracts --out docs/contracts
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, and mypy (strict on shared/, every domain/ and service_layer/)
 	$(BIN)/ruff check .
+	$(BIN)/mypy shared/rescue_shared $(foreach p,$(filter services/%,$(PACKAGES)),$(p)/rescue_$(notdir $(p)))
 
 stop: ## Stop the local Kafka broker and PostgreSQL if left running
 	-bash deploy/local/kafka.sh stop

@@ -17,9 +17,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
+
+from rescue_shared.testing import fresh_postgres_database
 
 REPO = Path(__file__).resolve().parent
 
@@ -60,27 +60,6 @@ def postgres_admin_url() -> Iterator[str]:
 
     with PostgresContainer("postgres:15", driver="asyncpg") as pg:
         yield pg.get_connection_url()
-
-
-@contextlib.asynccontextmanager
-async def fresh_postgres_database(admin_url: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database for one test; dropped afterwards."""
-    url = make_url(admin_url)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

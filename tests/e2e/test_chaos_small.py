@@ -14,17 +14,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # pytest's pythonpath is ["tests"]; the chaos package is at the root
-    sys.path.insert(0, str(REPO))
+from chaos.campaign import CampaignConfig, run_campaign
+from chaos.report import table, write
 
-from chaos.campaign import CampaignConfig, run_campaign  # noqa: E402
-from chaos.report import table, write  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
 

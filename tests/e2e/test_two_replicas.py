@@ -16,24 +16,18 @@ import contextlib
 import csv
 import io
 import random
-import sys
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from survival_check import assert_matches_lifelines
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # pytest's pythonpath is ["tests"]; the chaos package is at the root
-    sys.path.insert(0, str(REPO))
-
-from survival_check import assert_matches_lifelines  # noqa: E402
-
-from chaos.client import HospitalClient  # noqa: E402
-from chaos.load import LoadConfig, LoadGenerator, poll  # noqa: E402
-from chaos.processes import SERVICES, build_cluster, free_port_plan  # noqa: E402
-from chaos.reconcile import reconcile_system  # noqa: E402
+from chaos.client import HospitalClient
+from chaos.load import LoadConfig, LoadGenerator, poll
+from chaos.processes import SERVICES, build_cluster, free_port_plan
+from chaos.reconcile import reconcile_system
+from rescue_shared.testing import fresh_postgres_database
 
 pytestmark = pytest.mark.e2e
 SUBJECTS = 64
@@ -42,26 +36,17 @@ FOLLOWUP_CLOCK_DAYS = 750  # the follow-up replicas live two years after randomi
 FOLLOW_UP_DAYS = 720
 
 
-def root_conftest_helper(request: pytest.FixtureRequest, name: str) -> Callable[..., Any]:
-    """A helper of the repository's root conftest.py (loaded as a plugin, not importable)."""
-    for plugin in request.config.pluginmanager.get_plugins():
-        if Path(getattr(plugin, "__file__", "") or "") == REPO / "conftest.py":
-            return getattr(plugin, name)  # type: ignore[no-any-return]
-    raise LookupError("root conftest.py not loaded")
-
-
 def adtte(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
 async def test_two_replicas_of_every_service_survive_a_sigkill_each(
-    request: pytest.FixtureRequest, kafka_bootstrap: str, postgres_admin_url: str,
+    kafka_bootstrap: str, postgres_admin_url: str,
     topic_namespace: str, tmp_path: Path,
 ) -> None:
-    fresh_database = root_conftest_helper(request, "fresh_postgres_database")
     rng = random.Random(SEED)
     async with contextlib.AsyncExitStack() as stack:
-        urls = {s: await stack.enter_async_context(fresh_database(postgres_admin_url))
+        urls = {s: await stack.enter_async_context(fresh_postgres_database(postgres_admin_url))
                 for s in SERVICES}
         cluster = build_cluster(
             database_urls=urls, bootstrap=kafka_bootstrap, namespace=topic_namespace,

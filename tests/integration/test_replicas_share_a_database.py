@@ -30,7 +30,7 @@ from rescue_shared.db.platform_tables import OutboxMessage
 from rescue_shared.messaging.relay import OutboxRelay
 from rescue_shared.observability.metrics import ServiceMetrics
 from rescue_shared.settings import ServiceSettings
-from rescue_shared.testing import eventually
+from rescue_shared.testing import eventually, fresh_postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +40,6 @@ EVENTS_PER_SUBJECT = 60
 
 @pytest.fixture
 async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
-    from conftest import fresh_postgres_database
-
     async with fresh_postgres_database(postgres_admin_url) as url:
         yield url
 
