@@ -65,7 +65,7 @@ class Verdict:
 def format_value(value: FactValue, spec: FactSpec) -> str:
     """Human form of a fact value (numbers without a spurious '.0', booleans as yes/no)."""
     if spec.kind == "bool":
-        return {True: "yes", False: "no", None: "not evaluable"}[value]  # type: ignore[index]
+        return "yes" if value is True else "no" if value is False else "not evaluable"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return f"{value} {spec.unit}" if spec.unit else str(value)
@@ -122,7 +122,7 @@ class Condition(BaseModel):
         if self.op == "is_false":
             return actual is False
         if self.op in ("in", "not_in"):
-            return (actual in self.value) == (self.op == "in")  # type: ignore[operator]
+            return (actual in self._listed()) == (self.op == "in")
         if self.op in ("==", "!="):
             return (actual == self.value) == (self.op == "==")
         return actual is not None and _ORDER[self.op](actual, self.value)
@@ -135,10 +135,20 @@ class Condition(BaseModel):
             inside = holds == (self.op == "in")
             if self.value_label:
                 return f"{spec.label} {shown} {'is' if inside else 'is not'} {self.value_label}"
-            listed = ", ".join(str(v) for v in self.value)  # type: ignore[union-attr]
+            listed = ", ".join(str(v) for v in self._listed())
             return f"{spec.label} {shown} {'in' if inside else 'not in'} [{listed}]"
         op = self.op if holds else _NEGATED[self.op]
-        return f"{spec.label} {shown} {op} {format_value(self.value, spec)}"  # type: ignore[arg-type]
+        return f"{spec.label} {shown} {op} {format_value(self._single(), spec)}"
+
+    def _listed(self) -> tuple[Scalar, ...]:
+        """The value list of an in / not_in rule (checked at load)."""
+        assert isinstance(self.value, tuple), "in / not_in rules hold a list"
+        return self.value
+
+    def _single(self) -> Scalar:
+        """The single operand of a comparison rule (checked at load)."""
+        assert not isinstance(self.value, tuple), "comparison rules hold one value"
+        return self.value
 
 
 def _check_operand(spec: FactSpec, value: Scalar | tuple[Scalar, ...]) -> None:

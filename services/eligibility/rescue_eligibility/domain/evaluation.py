@@ -75,6 +75,7 @@ class ScreeningResult(BaseModel):
     missing_facts: tuple[str, ...] = ()
     prediction_classification: ResectionClassification | None = None
 
+    # mypy cannot type a decorated property (python/mypy#1362); pydantic documents this ignore.
     @computed_field  # type: ignore[prop-decorator]
     @property
     def final_decision(self) -> FinalDecision:
