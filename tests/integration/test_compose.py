@@ -1,14 +1,18 @@
-"""deploy/docker-compose.yml and services/*/Dockerfile, checked against the code.
+"""deploy/docker-compose.yml and deploy/Dockerfile, checked against the code.
 
-Nothing here starts a container: the checks read the compose file, the Dockerfiles, the postgres
+Nothing here starts a container: the checks read the compose file, the Dockerfile, the postgres
 init script and deploy/local/kafka.sh, and compare them with what the code declares (settings
 classes and their defaults, service definitions and routes, console scripts in pyproject.toml).
-`compose_problems` / `dockerfile_problems` return every mismatch as text; the tests at the end
-also feed them deliberately broken copies to show that each check can fail.
+The one Dockerfile builds every service from the build arguments SERVICE and PORT: for each
+service it is resolved with that service's compose build args (ARG and ${VAR} substitutions as the
+builder, the build's shell and the container's shell would make them) and then checked like a
+Dockerfile of its own. `compose_problems` / `dockerfile_problems` return every mismatch as text;
+the tests at the end also feed them deliberately broken copies to show that each check can fail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -45,6 +49,7 @@ from rescue_shared.settings import LOCAL_DEV_JWT_SECRET, ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "deploy" / "docker-compose.yml"
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
 INIT_SQL = REPO / "deploy" / "postgres" / "init-databases.sql"
 KAFKA_SCRIPT = REPO / "deploy" / "local" / "kafka.sh"
 
@@ -153,9 +158,25 @@ _VARIABLE = re.compile(
 )
 
 
+# The same forms as the Dockerfile builder and sh expand them: `\$` is the escape, not `$$`.
+_SHELL_VARIABLE = re.compile(
+    r"\\(?P<escaped>\$)"
+    r"|\$(?:\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<named>[A-Za-z_]\w*))"
+)
+
+
 def interpolate(value: str, env: Mapping[str, str]) -> str:
     """Compose's `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR:?error}`, `${VAR:+alt}`, `$$`."""
+    return _substitute(_VARIABLE, value, env)
 
+
+def expand(value: str, env: Mapping[str, str]) -> str:
+    """`value` as a Dockerfile instruction or sh expands it; unset variables are empty."""
+    return _substitute(_SHELL_VARIABLE, value, env)
+
+
+def _substitute(pattern: re.Pattern[str], value: str, env: Mapping[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
         if match["escaped"]:
             return "$"
@@ -172,7 +193,7 @@ def interpolate(value: str, env: Mapping[str, str]) -> str:
             return "" if missing else arg
         return current or ""
 
-    return _VARIABLE.sub(replace, value)
+    return pattern.sub(replace, value)
 
 
 def interpolate_tree(node: Any, env: Mapping[str, str]) -> Any:
@@ -194,7 +215,18 @@ def _env_value(value: Any) -> str | None:
 
 
 def environment_of(service: Mapping[str, Any]) -> dict[str, str | None]:
-    environment = service.get("environment") or {}
+    return mapping_of(service.get("environment"))
+
+
+def build_args_of(build: Mapping[str, Any]) -> dict[str, str]:
+    """The build arguments compose passes (`args` as a mapping or a list of KEY=VALUE)."""
+    return {key: value for key, value in mapping_of(build.get("args")).items()
+            if value is not None}
+
+
+def mapping_of(environment: Any) -> dict[str, str | None]:
+    """Compose's list-or-mapping syntax (environment, build args) as a mapping; None: unset."""
+    environment = environment or {}
     if isinstance(environment, dict):
         return {str(key): _env_value(value) for key, value in environment.items()}
     pairs = (item.split("=", 1) for item in environment)
@@ -242,8 +274,18 @@ def healthcheck_command(service: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Dockerfiles
+# The Dockerfile
 # --------------------------------------------------------------------------------------------
+# Instructions whose arguments the builder expands itself, with the stage's ARG and ENV values.
+# RUN is expanded by the build's shell (the same values, from its environment); CMD, ENTRYPOINT
+# and HEALTHCHECK only in the container, from ENV values alone: build arguments are gone by then.
+_BUILDER_EXPANDED = frozenset({"ADD", "COPY", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER",
+                               "VOLUME", "WORKDIR", "ONBUILD"})
+_SHELLS = frozenset({"sh", "/bin/sh", "bash", "/bin/bash"})
+_PIP_OPTIONS_WITH_VALUE = frozenset({"-c", "--constraint", "-r", "--requirement", "-i",
+                                     "--index-url", "--extra-index-url", "-f", "--find-links"})
+
+
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
     instructions: list[tuple[str, str]] = []
@@ -261,6 +303,62 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     return instructions
 
 
+def _assignments(arguments: str, keyword: str = "ENV") -> list[tuple[str, str | None]]:
+    """(name, value) of `ENV`/`ARG` arguments; value None: `ARG NAME` without a default."""
+    tokens = shlex.split(arguments)
+    if keyword == "ENV" and tokens and "=" not in tokens[0]:  # legacy `ENV KEY value`
+        return [(tokens[0], " ".join(tokens[1:]))]
+    pairs = [token.partition("=") for token in tokens]
+    return [(name, value if equals else None) for name, equals, value in pairs]
+
+
+def resolve_dockerfile(text: str, build_args: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The instructions as a build with `build_args` runs them, variables substituted.
+
+    ARG scoping as Docker's: ARGs before the first FROM are visible to FROM only, unless a stage
+    declares them again; a stage's `ARG NAME[=default]` takes the build arg, else its default; ENV
+    overrides ARG. Variables of the base images are unknown here and expand to nothing. Raises
+    InterpolationError where the build stops on a `${VAR:?message}` (the way to require an ARG).
+    """
+    resolved: list[tuple[str, str]] = []
+    global_args: dict[str, str | None] = {}
+    args: dict[str, str] = {}
+    env: dict[str, str] = {}
+    in_stage = False
+    for keyword, arguments in dockerfile_instructions(text):
+        variables = {**args, **env}
+        if keyword == "FROM":
+            in_stage, args, env = True, {}, {}
+            visible = {name: value for name, value in global_args.items() if value is not None}
+            arguments = expand(arguments, visible)
+        elif keyword == "ARG":
+            for name, default in _assignments(arguments, keyword):
+                if default is not None:
+                    default = expand(default, variables)
+                elif in_stage:
+                    default = global_args.get(name)
+                value = build_args.get(name, default)
+                if not in_stage:
+                    global_args[name] = value
+                elif value is not None:
+                    args[name] = value
+        elif keyword == "ENV":
+            assignments = [(name, expand(value or "", variables))
+                           for name, value in _assignments(arguments)]
+            env.update(assignments)
+            arguments = " ".join(f"{name}={shlex.quote(value)}" for name, value in assignments)
+        elif keyword in _BUILDER_EXPANDED or keyword == "RUN":
+            arguments = expand(arguments, variables)
+        resolved.append((keyword, arguments))
+    return resolved
+
+
+def required_build_args(text: str) -> list[str]:
+    """ARGs declared without a default anywhere: the build must not run without them."""
+    return sorted({name for keyword, arguments in dockerfile_instructions(text) if keyword == "ARG"
+                   for name, default in _assignments(arguments, keyword) if default is None})
+
+
 def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
     starts = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
     return instructions[starts[-1]:] if starts else []
@@ -269,13 +367,8 @@ def final_stage(instructions: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def dockerfile_env(instructions: list[tuple[str, str]]) -> dict[str, str]:
     env: dict[str, str] = {}
     for keyword, arguments in instructions:
-        if keyword != "ENV":
-            continue
-        tokens = shlex.split(arguments)
-        if tokens and "=" not in tokens[0]:  # legacy `ENV KEY value`
-            env[tokens[0]] = " ".join(tokens[1:])
-            continue
-        env.update(token.split("=", 1) for token in tokens)  # type: ignore[arg-type]
+        if keyword == "ENV":
+            env.update((name, value or "") for name, value in _assignments(arguments))
     return env
 
 
@@ -283,20 +376,115 @@ def _without_options(arguments: str) -> list[str]:
     return [token for token in shlex.split(arguments) if not token.startswith("--")]
 
 
+def _exec_form(arguments: str) -> list[str] | None:
+    try:
+        command = json.loads(arguments)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(command, list) or not command or not all(
+            isinstance(word, str) for word in command):
+        return None
+    return command
+
+
+def container_command(runtime: list[tuple[str, str]]) -> tuple[list[str] | None, str | None]:
+    """The command PID 1 runs, with a `sh -c` script expanded from the image's ENV; and why that
+    command is wrong for a server (not exec form, or a shell that stays PID 1), if it is."""
+    commands = [arguments for keyword, arguments in runtime if keyword == "CMD"]
+    command = _exec_form(commands[-1]) if commands else None
+    if command is None:
+        return None, f"CMD missing or not in exec (JSON) form: {commands}"
+    if len(command) != 3 or command[0] not in _SHELLS or command[1] != "-c":
+        return command, None
+    try:
+        words = shlex.split(expand(command[2], dockerfile_env(runtime)))
+    except (InterpolationError, ValueError) as error:
+        return None, f"CMD {command} fails in the container: {error}"
+    if words[:1] != ["exec"]:
+        return words, (f"CMD {command} without exec: the shell stays PID 1 and the server does "
+                       "not get SIGTERM")
+    return words[1:], None
+
+
+def healthcheck_port(arguments: str, env: Mapping[str, str]) -> int | None:
+    """The port a HEALTHCHECK probes /healthz on: written in its URL, or read from $PORT."""
+    _, _, command_text = arguments.partition("CMD")
+    command = _exec_form(command_text.strip()) or ["sh", "-c", command_text.strip()]
+    if len(command) == 3 and command[0] in _SHELLS and command[1] == "-c":
+        try:
+            command = [expand(command[2], env)]
+        except InterpolationError:
+            return None
+    probe = " ".join(command)
+    if "/healthz" not in probe:
+        return None
+    if literal := re.search(r"//(?:127\.0\.0\.1|localhost):(\d+)/healthz", probe):
+        return int(literal[1])
+    if re.search(r"""os\.environ(?:\.get\(|\[)\s*['"]PORT['"]""", probe):
+        return int(env["PORT"]) if env.get("PORT", "").isdigit() else None
+    return None
+
+
+def installed_projects(instructions: list[tuple[str, str]], context: Path) -> list[dict[str, Any]]:
+    """[project] tables of the build context's projects that `pip install` installs.
+
+    The builder copies them to the same relative paths, so `./services/x` is context/services/x.
+    """
+    projects = []
+    for keyword, arguments in instructions:
+        if keyword != "RUN" or "pip install" not in arguments:
+            continue
+        tokens = shlex.split(arguments)
+        start = next(i + 1 for i, token in enumerate(tokens)
+                     if token == "install" and i and tokens[i - 1].endswith(("pip", "pip3")))
+        takes_value = False
+        for token in tokens[start:]:
+            if token in ("&&", "||", ";", "|"):
+                break
+            if takes_value or token.startswith("-"):
+                takes_value = not takes_value and token in _PIP_OPTIONS_WITH_VALUE
+                continue
+            pyproject = context / token / "pyproject.toml"
+            if pyproject.is_file():
+                projects.append(tomllib.loads(pyproject.read_text())["project"])
+    return projects
+
+
 def dockerfile_problems(service: Service, text: str, context: Path,
-                        scripts: Mapping[str, str], requires_python: str) -> list[str]:
+                        build_args: Mapping[str, str]) -> list[str]:
+    """Problems of the image that `text` builds for `service` with `build_args`."""
     name = service.name
+    try:
+        instructions = resolve_dockerfile(text, build_args)
+    except InterpolationError as error:
+        return [f"{name}: the build fails: {error}"]
     problems: list[str] = []
-    instructions = dockerfile_instructions(text)
+    for required in required_build_args(text):
+        without = {key: value for key, value in build_args.items() if key != required}
+        try:
+            resolve_dockerfile(text, without)
+        except InterpolationError as error:
+            if str(error).startswith(f"{required} "):
+                continue
+        problems.append(f"{name}: the build does not fail without build arg {required} "
+                        f"(no `${{{required}:?...}}` in a RUN)")
+
     runtime = final_stage(instructions)
     if len([keyword for keyword, _ in instructions if keyword == "FROM"]) < 2:
         problems.append(f"{name}: Dockerfile is not multi-stage")
 
+    projects = installed_projects(instructions, context)
+    if not projects:
+        problems.append(f"{name}: `pip install` installs no project of the build context")
+    scripts = {script: target for project in projects
+               for script, target in project.get("scripts", {}).items()}
+    requires_python = SpecifierSet(",".join(project.get("requires-python", "")
+                                            for project in projects))
     for keyword, arguments in instructions:
         if keyword == "FROM":
             image = _without_options(arguments)[0]
             repository, _, tag = image.partition(":")
-            if repository.split("/")[-1] == "python" and not SpecifierSet(requires_python).contains(
+            if repository.split("/")[-1] == "python" and not requires_python.contains(
                     tag.split("-")[0]):
                 problems.append(f"{name}: base image {image} outside requires-python "
                                 f"{requires_python}")
@@ -314,13 +502,18 @@ def dockerfile_problems(service: Service, text: str, context: Path,
     users = [arguments for keyword, arguments in runtime if keyword == "USER"]
     if not users:
         problems.append(f"{name}: runtime stage has no USER (runs as root)")
-    elif users[-1].split(":")[0] in ("root", "0"):
+    elif users[-1].split(":")[0] in ("root", "0", ""):
         problems.append(f"{name}: runtime stage runs as root (USER {users[-1]})")
 
-    exposed = {int(token.split("/")[0]) for keyword, arguments in runtime if keyword == "EXPOSE"
-               for token in arguments.split()}
+    try:
+        exposed = {int(token.split("/")[0]) for keyword, arguments in runtime
+                   if keyword == "EXPOSE" for token in arguments.split()}
+    except ValueError:
+        exposed = set()
     if exposed != {service.port}:
-        problems.append(f"{name}: EXPOSE {sorted(exposed)} != settings port {service.port}")
+        exposes = [arguments for keyword, arguments in runtime if keyword == "EXPOSE"]
+        problems.append(f"{name}: EXPOSE {sorted(exposed) or exposes} != settings port "
+                        f"{service.port}")
     env = dockerfile_env(runtime)
     if env.get("PORT") != str(service.port):
         problems.append(f"{name}: ENV PORT={env.get('PORT')} != settings port {service.port}")
@@ -328,21 +521,18 @@ def dockerfile_problems(service: Service, text: str, context: Path,
     healthchecks = [arguments for keyword, arguments in runtime if keyword == "HEALTHCHECK"]
     if not healthchecks or healthchecks[-1].upper() == "NONE":
         problems.append(f"{name}: Dockerfile has no HEALTHCHECK")
-    elif not all(part in healthchecks[-1] for part in ("/healthz", str(service.port), "python")):
+    elif "python" not in healthchecks[-1] or healthcheck_port(healthchecks[-1],
+                                                               env) != service.port:
         problems.append(f"{name}: HEALTHCHECK does not probe /healthz on {service.port} "
                         f"with python: {healthchecks[-1]}")
 
-    commands = [arguments for keyword, arguments in runtime if keyword == "CMD"]
-    try:
-        command = json.loads(commands[-1]) if commands else None
-    except json.JSONDecodeError:
-        command = None
-    if not isinstance(command, list) or not command:
-        problems.append(f"{name}: CMD missing or not in exec (JSON) form: {commands}")
-    elif command[0] not in scripts:
-        problems.append(f"{name}: CMD runs {command[0]!r}, not a console script of the service "
-                        f"({sorted(scripts)})")
-    else:
+    command, problem = container_command(runtime)
+    if problem is not None:
+        problems.append(f"{name}: {problem}")
+    if command and command[0] not in scripts:
+        problems.append(f"{name}: CMD runs {command[0]!r}, not a console script of the "
+                        f"installed projects ({sorted(scripts)})")
+    elif command:
         if not scripts[command[0]].startswith(f"{service.package}."):
             problems.append(f"{name}: console script {command[0]} = {scripts[command[0]]} is "
                             f"not in {service.package}")
@@ -430,7 +620,7 @@ def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mappin
     name = service.name
     problems = healthcheck_problems(name, resolved)
 
-    # Image: build context and Dockerfile.
+    # Image: build context, Dockerfile and the build args that make it this service's image.
     build = resolved.get("build")
     dockerfile_env_values: dict[str, str] = {}
     if not isinstance(build, dict) or "context" not in build or "dockerfile" not in build:
@@ -438,18 +628,28 @@ def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mappin
     else:
         context = (COMPOSE_FILE.parent / build["context"]).resolve()
         dockerfile = context / build["dockerfile"]
+        build_args = build_args_of(build)
+        service_arg, port_arg = build_args.get("SERVICE"), build_args.get("PORT")
+        if service_arg != name:
+            problems.append(f"{name}: build arg SERVICE={service_arg} != {name} (the image "
+                            "would not run this service)")
+        project_dir = context / "services" / str(service_arg)
+        package = f"rescue_{service_arg}".replace("-", "_")
+        if not service_arg or not (project_dir / "pyproject.toml").is_file() or not (
+                project_dir / package).is_dir():
+            problems.append(f"{name}: build arg SERVICE={service_arg} names no service project "
+                            f"(services/{service_arg}/ with pyproject.toml and {package}/ in "
+                            f"{context})")
+        if port_arg != str(service.port):
+            problems.append(f"{name}: build arg PORT={port_arg} != settings port {service.port}")
         if not dockerfile.is_file():
             problems.append(f"{name}: Dockerfile {dockerfile} does not exist")
         else:
-            # The service's own project sits next to its Dockerfile.
-            pyproject_file = dockerfile.parent / "pyproject.toml"
-            project = tomllib.loads(pyproject_file.read_text())["project"] if (
-                pyproject_file.is_file()) else {}
             text = dockerfile.read_text()
-            problems += dockerfile_problems(service, text, context, project.get("scripts", {}),
-                                            project.get("requires-python", ""))
-            runtime = final_stage(dockerfile_instructions(text))
-            dockerfile_env_values = dockerfile_env(runtime)
+            problems += dockerfile_problems(service, text, context, build_args)
+            with contextlib.suppress(InterpolationError):  # reported by dockerfile_problems
+                runtime = final_stage(resolve_dockerfile(text, build_args))
+                dockerfile_env_values = dockerfile_env(runtime)
 
     # Published port.
     try:
@@ -583,8 +783,57 @@ def test_service_definitions_match_their_settings() -> None:
         assert service.definition.migrations.startswith(f"{service.package}:")
 
 
-def test_compose_and_dockerfiles_match_the_code() -> None:
+def test_compose_and_dockerfile_match_the_code() -> None:
     assert compose_problems(load_compose(), CALLER_ENV) == []
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[service.name for service in SERVICES])
+def test_one_dockerfile_builds_each_service(service: Service) -> None:
+    build = load_compose()["services"][service.name]["build"]
+    assert (COMPOSE_FILE.parent / build["context"]).resolve() / build["dockerfile"] == DOCKERFILE
+    args = build_args_of(build)
+    assert args == {"SERVICE": service.name, "PORT": str(service.port)}
+    instructions = resolve_dockerfile(DOCKERFILE.read_text(), args)
+    runtime = final_stage(instructions)
+    assert ("COPY", f"services/{service.name}/ ./services/{service.name}/") in instructions
+    assert [project["name"] for project in installed_projects(instructions, REPO)] == [
+        "rescue-shared", f"rescue-{service.name}"]
+    assert ("EXPOSE", str(service.port)) in runtime
+    assert dockerfile_env(runtime)["PORT"] == str(service.port)
+    assert container_command(runtime) == ([f"rescue-{service.name}", "serve"], None)
+    assert dockerfile_problems(service, DOCKERFILE.read_text(), REPO, args) == []
+
+
+@pytest.mark.parametrize("missing", ["SERVICE", "PORT"])
+def test_dockerfile_requires_its_build_args(missing: str) -> None:
+    assert required_build_args(DOCKERFILE.read_text()) == ["PORT", "SERVICE"]
+    args = {"SERVICE": "eligibility", "PORT": "8001"}
+    for given in ({key: value for key, value in args.items() if key != missing},
+                  {**args, missing: ""}):
+        with pytest.raises(InterpolationError, match=f"^{missing} is required"):
+            resolve_dockerfile(DOCKERFILE.read_text(), given)
+
+
+def test_dockerfile_build_arg_guard_runs_in_sh() -> None:
+    """The guard is plain sh: run it as the build would, with and without the build args."""
+    shell = shutil.which("sh")
+    if shell is None:
+        pytest.skip("no sh on this machine")
+    guards = [arguments for keyword, arguments in dockerfile_instructions(DOCKERFILE.read_text())
+              if keyword == "RUN" and "${SERVICE:?" in arguments]
+    assert len(guards) == 1 and "pip" not in guards[0], guards
+
+    def run(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([shell, "-c", guards[0]], capture_output=True, text=True,
+                              timeout=10, env={"PATH": os.environ.get("PATH", ""), **env},
+                              check=False)
+
+    assert run(SERVICE="eligibility", PORT="8001").returncode == 0
+    for env, complaint in (({"PORT": "8001"}, "SERVICE"), ({"SERVICE": "eligibility"}, "PORT"),
+                           ({"SERVICE": "", "PORT": "8001"}, "SERVICE"),
+                           ({"SERVICE": "eligibility", "PORT": "80o1"}, "80o1")):
+        result = run(**env)
+        assert result.returncode != 0 and complaint in result.stderr, (env, result)
 
 
 def test_compose_requires_jwt_secret_from_the_caller() -> None:
@@ -641,7 +890,8 @@ def _set(path: str, value: Any):
     return mutate
 
 
-COMPOSE_MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+# Each mutation: the change, and what the problems must mention (every one, when a tuple).
+COMPOSE_MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str | tuple[str, ...]]] = {
     "typo in a variable name": (
         _rename_env("prediction", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVER"),
         "prediction: environment variables ['KAFKA_BOOTSTRAP_SERVER'] are not fields"),
@@ -698,9 +948,31 @@ COMPOSE_MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "missing service": (_set("services.followup", None), "followup: service missing"),
     "wrong build context": (_set("services.eligibility.build.context", "."),
                             "eligibility: Dockerfile"),
-    "wrong Dockerfile": (_set("services.eligibility.build.dockerfile",
-                              "services/prediction/Dockerfile"),
-                         "eligibility: EXPOSE [8002] != settings port 8001"),
+    "stale per-service Dockerfile": (
+        _set("services.eligibility.build.dockerfile", "services/eligibility/Dockerfile"),
+        f"eligibility: Dockerfile {REPO}/services/eligibility/Dockerfile does not exist"),
+    "another service's build args": (
+        _set("services.eligibility.build.args", {"SERVICE": "prediction", "PORT": 8002}),
+        ("eligibility: build arg SERVICE=prediction != eligibility",
+         "eligibility: build arg PORT=8002 != settings port 8001",
+         "eligibility: console script rescue-prediction = rescue_prediction.__main__:main is "
+         "not in rescue_eligibility",
+         "eligibility: EXPOSE [8002] != settings port 8001")),
+    "unknown SERVICE build arg": (
+        _set("services.followup.build.args.SERVICE", "follow-up"),
+        ("followup: build arg SERVICE=follow-up names no service project",
+         "followup: COPY source services/follow-up/ not in build context")),
+    "no SERVICE build arg": (_set("services.randomization.build.args.SERVICE", None),
+                             ("randomization: build arg SERVICE=None != randomization",
+                              "randomization: the build fails: SERVICE is required")),
+    "wrong PORT build arg": (
+        _set("services.prediction.build.args.PORT", 8001),
+        ("prediction: build arg PORT=8001 != settings port 8002",
+         "prediction: EXPOSE [8001] != settings port 8002",
+         "prediction: ENV PORT=8001 != settings port 8002",
+         "prediction: HEALTHCHECK does not probe /healthz on 8002")),
+    "no build args": (_set("services.followup.build.args", None),
+                      ("followup: build arg PORT=None", "followup: the build fails")),
     "init script not mounted": (_set("services.postgres.volumes", []),
                                 "postgres: deploy/postgres/init-databases.sql is not mounted"),
 }
@@ -712,27 +984,52 @@ def test_compose_checks_catch(mutation: str) -> None:
     compose = copy.deepcopy(load_compose())
     mutate(compose)
     problems = compose_problems(compose, CALLER_ENV)
-    assert any(expected in problem for problem in problems), problems
+    for each in (expected,) if isinstance(expected, str) else expected:
+        assert any(each in problem for problem in problems), (each, problems)
 
 
 DOCKERFILE_MUTATIONS: dict[str, tuple[str, str, str]] = {
     "root user": ("USER 10001:10001", "USER root", "eligibility: runtime stage runs as root"),
     "no user": ("USER 10001:10001", "", "eligibility: runtime stage has no USER"),
-    "typo in the console script": ('CMD ["rescue-eligibility"', 'CMD ["rescue-eligibilty"',
-                                   "eligibility: CMD runs 'rescue-eligibilty'"),
-    "shell-form CMD": ('CMD ["rescue-eligibility", "serve"]', "CMD rescue-eligibility serve",
+    "typo in the console script": ("exec rescue-$SERVICE serve", "exec rescue_$SERVICE serve",
+                                   "eligibility: CMD runs 'rescue_eligibility'"),
+    "SERVICE only a build arg, gone at run time": (
+        " \\\n    SERVICE=${SERVICE}\n", "\n", "eligibility: CMD runs 'rescue-'"),
+    "shell-form CMD": ('CMD ["sh", "-c", "exec rescue-$SERVICE serve"]',
+                       "CMD rescue-$SERVICE serve",
                        "eligibility: CMD missing or not in exec (JSON) form"),
-    "EXPOSE differs": ("EXPOSE 8001", "EXPOSE 8000", "eligibility: EXPOSE [8000]"),
-    "ENV PORT differs": ("PORT=8001", "PORT=8000", "eligibility: ENV PORT=8000"),
+    "sh -c without exec": ('"exec rescue-$SERVICE serve"', '"rescue-$SERVICE serve"',
+                           "without exec: the shell stays PID 1"),
+    "one service hard-coded in CMD": ("exec rescue-$SERVICE serve", "exec rescue-prediction serve",
+                                      "eligibility: CMD runs 'rescue-prediction', not a console"),
+    "CMD runs a shared tool": ("exec rescue-$SERVICE serve", "exec rescue-token serve",
+                               "eligibility: console script rescue-token = "
+                               "rescue_shared.auth.mint:main is not in rescue_eligibility"),
+    "one service hard-coded in pip install": (
+        "./shared ./services/${SERVICE}", "./shared ./services/prediction",
+        "eligibility: CMD runs 'rescue-eligibility', not a console script of the installed"),
+    "EXPOSE a fixed port": ("EXPOSE ${PORT}", "EXPOSE 8000", "eligibility: EXPOSE [8000]"),
+    "ENV PORT fixed": ("PORT=${PORT}", "PORT=8000", "eligibility: ENV PORT=8000"),
+    "PORT only a build arg": ("PORT=${PORT} \\", "\\", "eligibility: ENV PORT=None"),
     "no healthcheck": ("HEALTHCHECK", "# HEALTHCHECK",
                        "eligibility: Dockerfile has no HEALTHCHECK"),
+    "healthcheck on a fixed port": ("os.environ['PORT']", "'8002'",
+                                    "eligibility: HEALTHCHECK does not probe /healthz on 8001"),
+    "healthcheck on another path": ("'/healthz'", "'/health'",
+                                    "eligibility: HEALTHCHECK does not probe /healthz on 8001"),
     "missing COPY source": ("COPY shared/", "COPY shared-lib/",
                             "eligibility: COPY source shared-lib/ not in build context"),
     "no constraints": ("-c constraints.txt", "", "eligibility: no `pip install -c constraints"),
-    "editable install": ("./services/eligibility\n", "-e ./services/eligibility\n",
+    "editable install": ("./services/${SERVICE}\n", "-e ./services/${SERVICE}\n",
                          "eligibility: editable install"),
     "python outside requires-python": ("python:3.11-slim AS runtime", "python:3.12-slim AS runtime",
                                        "eligibility: base image python:3.12-slim"),
+    "single stage": ("FROM python:3.11-slim AS runtime", "",
+                     "eligibility: Dockerfile is not multi-stage"),
+    "SERVICE not required": ('RUN : "${SERVICE:?', 'RUN : "${SERVICE:-',
+                             "eligibility: the build does not fail without build arg SERVICE"),
+    "PORT not required": ('&& : "${PORT:?', '&& : "${PORT:-',
+                          "eligibility: the build does not fail without build arg PORT"),
 }
 
 
@@ -740,13 +1037,11 @@ DOCKERFILE_MUTATIONS: dict[str, tuple[str, str, str]] = {
 def test_dockerfile_checks_catch(mutation: str) -> None:
     old, new, expected = DOCKERFILE_MUTATIONS[mutation]
     service = SERVICES[0]
-    directory = REPO / "services" / service.name
-    pyproject = tomllib.loads((directory / "pyproject.toml").read_text())["project"]
-    text = (directory / "Dockerfile").read_text()
+    args = {"SERVICE": service.name, "PORT": str(service.port)}
+    text = DOCKERFILE.read_text()
     assert old in text, f"mutation {mutation!r} no longer applies to the Dockerfile"
-    args = (service, REPO, pyproject["scripts"], pyproject["requires-python"])
-    assert dockerfile_problems(args[0], text, *args[1:]) == []
-    problems = dockerfile_problems(args[0], text.replace(old, new), *args[1:])
+    assert dockerfile_problems(service, text, REPO, args) == []
+    problems = dockerfile_problems(service, text.replace(old, new), REPO, args)
     assert any(expected in problem for problem in problems), problems
 
 
