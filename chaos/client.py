@@ -163,6 +163,10 @@ class HospitalClient:
                 error = f"{type(exc).__name__}: {exc}"
             else:
                 in_progress = response.status_code == 409 and "retry-after" in response.headers
+                if _applied_answer_lost(response):
+                    # Applied once by an earlier attempt whose answer was lost (the process
+                    # died): no answer to record, like a request that timed out.
+                    return None, None, False, attempt, "applied, answer lost"
                 if response.status_code < 500 and not in_progress:
                     return (response.status_code, _payload(response),
                             response.headers.get("idempotent-replayed") == "true", attempt, None)
@@ -218,3 +222,14 @@ def _payload(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
+
+
+def _applied_answer_lost(response: httpx.Response) -> bool:
+    """409 "Request already applied": the Idempotency-Key's first run committed its effect but
+    its answer was lost."""
+    if response.status_code != 409:
+        return False
+    try:
+        return bool(response.json().get("title") == "Request already applied")
+    except ValueError:
+        return False

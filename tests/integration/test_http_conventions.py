@@ -249,3 +249,32 @@ async def test_an_idempotent_answer_is_recorded_before_the_client_receives_it(
 
     await app(scope, receive, send)
     assert states_at_start == [(201, "lab-msg-9")]
+
+
+async def test_a_retry_after_a_lost_answer_never_applies_the_request_twice(
+    eligibility: RunningService,
+) -> None:
+    """The process died after committing the screening but before recording its answer (the
+    claim is open and stale): the retry is told it was applied, with its events, and nothing is
+    stored twice."""
+    headers = auth("S01", "site_user") | {"Idempotency-Key": "lab-msg-10"}
+    first = await eligibility.client.post("/v1/screenings", json=screening("S01-0010"),
+                                          headers=headers)
+    assert first.status_code == 201
+    async with eligibility.app.state.database.session() as session, session.begin():
+        record = (await session.exec(select(IdempotencyRecord))).one()
+        assert record.effect_committed_at is not None  # marked in the screening's transaction
+        record.status_code, record.body = None, None  # as if the answer had never been recorded
+        record.created_at = datetime.now(UTC) - timedelta(seconds=3600)
+        session.add(record)
+
+    retry = await eligibility.client.post("/v1/screenings", json=screening("S01-0010"),
+                                          headers=headers)
+    problem = assert_problem(retry, 409)
+    assert problem["title"] == "Request already applied"
+    assert [e["event_type"] for e in problem["applied_events"]] == ["eligibility.screened"]
+    assert await stored(eligibility) == (1, 1)
+    again = await eligibility.client.post("/v1/screenings", json=screening("S01-0010"),
+                                          headers=headers)
+    assert again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
+

@@ -120,6 +120,19 @@ def create_platform_tables() -> None:
     )
 
 
+def add_idempotency_effect_columns() -> None:
+    """Platform tables, version 2: the effect marker of an Idempotency-Key claim."""
+    with op.batch_alter_table("idempotency_record") as batch:
+        batch.add_column(utc_timestamp("effect_committed_at", nullable=True))
+        batch.add_column(sa.Column("effect_events", sa.Text, nullable=True))
+
+
+def drop_idempotency_effect_columns() -> None:
+    with op.batch_alter_table("idempotency_record") as batch:
+        batch.drop_column("effect_events")
+        batch.drop_column("effect_committed_at")
+
+
 def drop_platform_tables() -> None:
     for table in ("idempotency_record", "inbox_message", "outbox_message"):
         op.drop_table(table)

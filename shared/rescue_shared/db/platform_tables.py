@@ -86,6 +86,11 @@ class IdempotencyRecord(SQLModel, table=True):
     body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     completed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Set in the transaction that committed the request's effect, with the events it emitted
+    # (JSON): a claim retaken after a crash never runs an applied request again.
+    effect_committed_at: datetime | None = Field(default=None,
+                                                 sa_column=utc_column(nullable=True))
+    effect_events: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 PLATFORM_TABLES = (OutboxMessage, InboxMessage, IdempotencyRecord)

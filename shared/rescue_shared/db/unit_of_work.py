@@ -7,14 +7,16 @@ from types import TracebackType
 from typing import Any, Self
 
 from pydantic import BaseModel
+from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.factory import new_event
 from rescue_shared.contracts.registry import event_type_of
 from rescue_shared.db.engine import Database
-from rescue_shared.db.platform_tables import OutboxMessage
-from rescue_shared.observability.context import current_correlation_id
+from rescue_shared.db.platform_tables import IdempotencyRecord, OutboxMessage, utcnow
+from rescue_shared.observability.context import current_correlation_id, idempotency_claim_var
 from rescue_shared.settings import ServiceSettings
 
 
@@ -30,6 +32,7 @@ class UnitOfWork:
         self._database = database
         self._settings = settings
         self._has_events = False
+        self._emitted: list[EventEnvelope[Any]] = []
         self.session: AsyncSession
 
     @property
@@ -93,14 +96,33 @@ class UnitOfWork:
             )
         )
         self._has_events = True
+        self._emitted.append(envelope)
         return envelope
 
     async def commit(self) -> None:
+        await self._mark_idempotency_claim()
         await self.session.commit()
+        self._emitted = []
         if self._has_events:
             self._has_events = False
             self._database.outbox_committed.set()
 
+    async def _mark_idempotency_claim(self) -> None:
+        """Inside a request holding an Idempotency-Key, record in this very transaction that its
+        effect is committed (and which events it emitted): a retry after a crash that lost the
+        answer then never applies the request a second time."""
+        claim = idempotency_claim_var.get()
+        if claim is None:
+            return
+        caller, key = claim
+        events = [{"event_type": e.event_type, "event_id": str(e.event_id),
+                   "subject_id": e.subject_id} for e in self._emitted]
+        await self.session.exec(
+            update(IdempotencyRecord)
+            .where(col(IdempotencyRecord.caller) == caller, col(IdempotencyRecord.key) == key)
+            .values(effect_committed_at=utcnow(), effect_events=json.dumps(events)))
+
     async def rollback(self) -> None:
         await self.session.rollback()
         self._has_events = False
+        self._emitted = []

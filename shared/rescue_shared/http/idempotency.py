@@ -10,7 +10,9 @@ Server errors (5xx) release the claim, so the client may retry the request.
 The answer is recorded before the client receives a byte of it: a client that got an answer
 never finds its key open, and one that lost the connection finds the recorded answer. (Were the
 process killed between the route's commit and that record, a retry after the claim's TTL would run
-the request again; the window is the time of one small write.)
+the request again, but the transaction that committed its effect also marked the claim: such a
+retry answers 409 "Request already applied" with the events the effect emitted, and changes
+nothing.)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import IdempotencyRecord, utcnow
 from rescue_shared.db.transient import is_transient_database_error
 from rescue_shared.http.problems import PROBLEM_JSON
+from rescue_shared.observability.context import idempotency_claim_var
 
 HEADER = b"idempotency-key"
 FINISH_ATTEMPTS = 8  # about 8 s of database outage waited out before answering anyway
@@ -81,13 +84,15 @@ class IdempotencyMiddleware:
         ).hexdigest()
         app_state = scope["app"].state
         database = app_state.database
-        verdict = await self._claim(database, caller, key, fingerprint,
-                                    app_state.settings.idempotency_claim_ttl_seconds)
+        ttl = app_state.settings.idempotency_claim_ttl_seconds
+        verdict = await self._claim(database, caller, key, fingerprint, ttl)
         if isinstance(verdict, IdempotencyRecord):
             if verdict.request_fingerprint != fingerprint:
                 await _respond(send, *_problem(
                     409, "Idempotency-Key reused",
                     "this Idempotency-Key was already used with a different request", path))
+            elif verdict.status_code is None and _abandoned(verdict, ttl):
+                await self._answer_applied(send, database, caller, key, verdict, path)
             elif verdict.status_code is None:
                 await _respond(send, *_problem(
                     409, "Request in progress",
@@ -126,9 +131,11 @@ class IdempotencyMiddleware:
             await send(start)
             await send({"type": "http.response.body", "body": b"".join(captured["chunks"])})
 
+        token = idempotency_claim_var.set((caller, key))
         try:
             await self.app(scope, replay_receive, record_then_send)
         finally:
+            idempotency_claim_var.reset(token)
             if not recorded:  # the route failed: release the claim for a retry
                 await self._finish(database, caller, key, captured)
 
@@ -162,12 +169,27 @@ class IdempotencyMiddleware:
                                               request_fingerprint=fingerprint))
                 return None
             stale = utcnow() - record.created_at > timedelta(seconds=ttl_seconds)
-            if (record.status_code is None and stale
+            if (record.status_code is None and stale and record.effect_committed_at is None
                     and record.request_fingerprint == fingerprint):
-                record.created_at = utcnow()
+                record.created_at = utcnow()  # the first run left no effect: run it again
                 return None
             session.expunge(record)
             return record
+
+    @classmethod
+    async def _answer_applied(cls, send: Send, database: Database, caller: str, key: str,
+                              record: IdempotencyRecord, path: str) -> None:
+        """The first run committed its effect but its answer was lost (the process died in
+        between): say so, with what it emitted, and record that as the key's answer."""
+        events = json.loads(record.effect_events or "[]")
+        status, content_type, body = _problem(
+            409, "Request already applied",
+            "this request was applied, but its answer was lost before it could be sent; read "
+            "the resource it created or changed (the events it emitted are listed)", path)
+        body = json.dumps({**json.loads(body), "applied_events": events}).encode()
+        captured = {"status": status, "content_type": content_type, "chunks": [body]}
+        await cls._finish_durably(database, caller, key, captured)
+        await _respond(send, status, content_type, body)
 
     @classmethod
     async def _finish_durably(cls, database: Database, caller: str, key: str,
@@ -192,13 +214,22 @@ class IdempotencyMiddleware:
             if record is None:
                 return
             if captured["status"] >= 500:
-                await session.delete(record)
+                # Nothing applied: free the key for a retry. Applied, then failed: keep the
+                # claim open, so that a retry learns it was applied instead of running again.
+                if record.effect_committed_at is None:
+                    await session.delete(record)
                 return
             record.status_code = captured["status"]
             record.content_type = captured["content_type"]
             # Base64 keeps any body (JSON, CSV, PNG) byte for byte.
             record.body = base64.b64encode(b"".join(captured["chunks"])).decode("ascii")
             record.completed_at = utcnow()
+
+
+def _abandoned(record: IdempotencyRecord, ttl_seconds: float) -> bool:
+    """A claim whose effect was committed but whose answer never came (the process died)."""
+    return (record.effect_committed_at is not None
+            and utcnow() - record.created_at > timedelta(seconds=ttl_seconds))
 
 
 async def _read_body(receive: Receive) -> bytes:

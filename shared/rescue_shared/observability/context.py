@@ -6,6 +6,9 @@ import uuid
 from contextvars import ContextVar
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# (caller, key) of the Idempotency-Key claim the current request holds, if any.
+idempotency_claim_var: ContextVar[tuple[str, str] | None] = ContextVar("idempotency_claim",
+                                                                       default=None)
 
 
 def current_correlation_id() -> str:
