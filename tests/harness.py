@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
+from chaos.load import ELIGIBLE_FACTS  # one set of eligible facts for every test and campaign
 from rescue_eligibility.app import DEFINITION as ELIGIBILITY
 from rescue_eligibility.settings import EligibilitySettings
 from rescue_followup.adapters.tables import ScreeningRecord
@@ -31,15 +32,6 @@ SERVICES = {
     "followup": (FOLLOWUP, FollowupSettings),
 }
 
-ELIGIBLE_FACTS: dict[str, Any] = {
-    "age_years": 57, "histology": "high_grade_serous", "primary_site": "ovary",
-    "recurrence_number": 1, "prior_chemotherapy_lines": 1,
-    "platinum_free_interval_months": 14.0, "progressed_on_platinum": False, "nact_cycles": 3,
-    "nact_platinum_based": True, "nact_response_recist": "PR", "nact_response_gcig_ca125": True,
-    "ecog": 0, "ascites_ml": 0, "residual_disease_primary_surgery": "none",
-    "figo_stage_initial": "IIIC", "unresectable_disease_on_imaging": False,
-    "palliative_surgery_only": False,
-}
 
 
 @dataclass
