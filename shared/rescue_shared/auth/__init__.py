@@ -3,7 +3,6 @@
 from rescue_shared.auth.dependencies import (
     AnyTrialRole,
     CurrentPrincipal,
-    ensure_same_site,
     require_roles,
 )
 from rescue_shared.auth.tokens import Principal, TokenError, TokenVerifier
@@ -14,6 +13,5 @@ __all__ = [
     "Principal",
     "TokenError",
     "TokenVerifier",
-    "ensure_same_site",
     "require_roles",
 ]

@@ -44,12 +44,4 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return _check
 
 
-def ensure_same_site(principal: Principal, subject_site_id: str | None, what: str) -> None:
-    """Site users must not learn that another site's subject exists: 404, not 403."""
-    if subject_site_id is None or (
-        not principal.sees_all_sites and principal.site_id != subject_site_id
-    ):
-        raise Problem(404, "Not found", f"{what} not found")
-
-
 AnyTrialRole = Annotated[Principal, Depends(require_roles(*ROLES))]

@@ -13,31 +13,16 @@ stack. JSON nested deeper than the parser's recursion limit is the client's faul
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rescue_shared.http.problems import PROBLEM_JSON
+from rescue_shared.http.problems import PROBLEM_JSON, problem_bytes, send_response
 from rescue_shared.observability.context import current_correlation_id
 
 log = logging.getLogger("rescue.http")
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
-
-
-def problem_bytes(status: int, title: str, detail: str, path: str, **extensions: object) -> bytes:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": path, **extensions}
-    return json.dumps(body).encode()
-
-
-async def send_problem(send: Send, status: int, body: bytes,
-                       extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
-    headers = [(b"content-type", PROBLEM_JSON.encode()),
-               (b"content-length", str(len(body)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimitMiddleware:
@@ -91,7 +76,7 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, path: str, limit: int) -> None:
-        await send_problem(send, 413, problem_bytes(
+        await send_response(send, 413, PROBLEM_JSON, problem_bytes(
             413, "Content Too Large",
             f"the request body exceeds the limit of {limit} bytes for {path}", path,
             limit_bytes=limit))
@@ -120,7 +105,7 @@ class UnhandledErrorMiddleware:
         except RecursionError:
             if started:
                 raise
-            await send_problem(send, 400, problem_bytes(
+            await send_response(send, 400, PROBLEM_JSON, problem_bytes(
                 400, "Bad Request", "the request body is nested too deeply to be read",
                 scope["path"], errors=[{"field": "body", "rule": "max_depth",
                                         "message": "nested too deeply"}]))
@@ -129,7 +114,7 @@ class UnhandledErrorMiddleware:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if started:
                 raise
-            await send_problem(send, 500, problem_bytes(
+            await send_response(send, 500, PROBLEM_JSON, problem_bytes(
                 500, "Internal Server Error",
                 "an unexpected error occurred; quote the correlation id when you report it",
                 scope["path"], correlation_id=correlation_id))

@@ -32,7 +32,7 @@ from rescue_shared.auth.tokens import Principal, TokenError
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import IdempotencyRecord, utcnow
 from rescue_shared.db.transient import is_transient_database_error
-from rescue_shared.http.problems import PROBLEM_JSON
+from rescue_shared.http.problems import PROBLEM_JSON, problem_bytes, send_response
 from rescue_shared.observability.context import idempotency_claim_var
 
 HEADER = b"idempotency-key"
@@ -42,17 +42,7 @@ MAX_KEY_LENGTH = 200
 
 
 def _problem(status: int, title: str, detail: str, path: str) -> tuple[int, str, bytes]:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": path}
-    return status, PROBLEM_JSON, json.dumps(body).encode()
-
-
-async def _respond(send: Send, status: int, content_type: str, body: bytes,
-                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", content_type.encode()),
-               (b"content-length", str(len(body)).encode()), *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return status, PROBLEM_JSON, problem_bytes(status, title, detail, path)
 
 
 class IdempotencyMiddleware:
@@ -73,7 +63,7 @@ class IdempotencyMiddleware:
         key = key_bytes.decode("latin-1").strip()
         path = scope["path"]
         if not key or len(key) > MAX_KEY_LENGTH:
-            await _respond(send, *_problem(
+            await send_response(send, *_problem(
                 400, "Invalid Idempotency-Key",
                 f"header Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters", path))
             return
@@ -88,18 +78,18 @@ class IdempotencyMiddleware:
         verdict = await self._claim(database, caller, key, fingerprint, ttl)
         if isinstance(verdict, IdempotencyRecord):
             if verdict.request_fingerprint != fingerprint:
-                await _respond(send, *_problem(
+                await send_response(send, *_problem(
                     409, "Idempotency-Key reused",
                     "this Idempotency-Key was already used with a different request", path))
             elif verdict.status_code is None and _abandoned(verdict, ttl):
                 await self._answer_applied(send, database, caller, key, verdict, path)
             elif verdict.status_code is None:
-                await _respond(send, *_problem(
+                await send_response(send, *_problem(
                     409, "Request in progress",
                     "a request with this Idempotency-Key is still being processed; retry later",
                     path), extra=[(b"retry-after", b"1")])
             else:
-                await _respond(send, verdict.status_code, verdict.content_type or "",
+                await send_response(send, verdict.status_code, verdict.content_type or "",
                                base64.b64decode(verdict.body or ""),
                                extra=[(b"idempotent-replayed", b"true")])
             return
@@ -189,7 +179,7 @@ class IdempotencyMiddleware:
         body = json.dumps({**json.loads(body), "applied_events": events}).encode()
         captured = {"status": status, "content_type": content_type, "chunks": [body]}
         await cls._finish_durably(database, caller, key, captured)
-        await _respond(send, status, content_type, body)
+        await send_response(send, status, content_type, body)
 
     @classmethod
     async def _finish_durably(cls, database: Database, caller: str, key: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -9,10 +11,27 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from rescue_shared.errors import ServiceError
 
 PROBLEM_JSON = "application/problem+json"
+
+
+def problem_bytes(status: int, title: str, detail: str, path: str, **extensions: Any) -> bytes:
+    """A problem document for the pure-ASGI middlewares, which answer before any route."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "instance": path, **extensions}
+    return json.dumps(body).encode()
+
+
+async def send_response(send: Send, status: int, content_type: str, body: bytes,
+                        extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """A whole response through raw ASGI `send` (content type and length set)."""
+    headers = [(b"content-type", content_type.encode()),
+               (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Problem(Exception):

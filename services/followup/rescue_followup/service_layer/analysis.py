@@ -20,9 +20,8 @@ from rescue_followup.domain.analysis import PfsAnalysis, Population, Records, an
 from rescue_followup.domain.posted_adtte import read_posted_adtte_frame
 from rescue_followup.domain.records import adtte_rows
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
-from rescue_shared.errors import Invalid, TooLarge
+from rescue_shared.errors import Invalid
 
-MAX_CSV_BYTES = 20_000_000
 FigureFormat = Literal["png", "svg"]
 # Draws the KM figure of the rows for a population, as PNG or SVG (`adapters/figures.py`).
 KmDrawer = Callable[[Records, Population, FigureFormat], bytes]
@@ -38,10 +37,9 @@ async def adtte_export(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -
 
 
 async def read_posted_adtte(body: bytes) -> Records:
-    """The posted ADTTE CSV as a validated column-wise frame (no per-row objects); TooLarge
-    beyond MAX_CSV_BYTES, Invalid listing every problem with its line and column."""
-    if len(body) > MAX_CSV_BYTES:
-        raise TooLarge(f"the CSV exceeds {MAX_CSV_BYTES} bytes")
+    """The posted ADTTE CSV as a validated column-wise frame (no per-row objects); Invalid
+    listing every problem with its line and column. Its size is capped before it is read, by
+    MAX_BULK_REQUEST_BODY_BYTES (rescue_shared.http.guards)."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
