@@ -6,12 +6,15 @@ same contract tests run against the fake and the real repositories, which keeps 
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.factory import new_event
+
+Store = TypeVar("Store")
 
 
 class FakeUnitOfWork:
@@ -56,3 +59,23 @@ class FakeUnitOfWork:
         """Payloads of the committed events (of one model, when given), in order."""
         return [e.payload for e in self.committed
                 if model is None or isinstance(e.payload, model)]
+
+
+class SnapshotUnitOfWork(FakeUnitOfWork, Generic[Store]):
+    """A fake whose repositories work on `work`, a copy of `store` (an object whose attributes
+    hold the in-memory tables): commit copies the work back, rollback starts again from the
+    store, as a database transaction would."""
+
+    def __init__(self, store: Store, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.work = copy.deepcopy(store)
+
+    async def commit(self) -> None:
+        await super().commit()
+        for name in vars(self.store):
+            setattr(self.store, name, copy.deepcopy(getattr(self.work, name)))
+
+    async def rollback(self) -> None:
+        await super().rollback()
+        self.work = copy.deepcopy(self.store)

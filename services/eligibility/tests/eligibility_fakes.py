@@ -15,7 +15,7 @@ from typing import Any
 
 from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
 from rescue_eligibility.domain.model import AccessRefusal, Screening, Subject
-from rescue_shared.fakes import FakeUnitOfWork
+from rescue_shared.fakes import SnapshotUnitOfWork
 
 
 @dataclass
@@ -91,26 +91,17 @@ class FakeAccessRefusals(_Repository):
                 if site_id in (None, r.site_id) and subject_id in (None, r.subject_id)][:limit]
 
 
-class FakeEligibilityUnitOfWork(FakeUnitOfWork):
+class FakeEligibilityUnitOfWork(SnapshotUnitOfWork[FakeStore]):
     """`service_layer.unit_of_work.EligibilityUnitOfWork` in memory, on `store`."""
 
     protocols = PROTOCOL_FILES
 
     def __init__(self, store: FakeStore | None = None, protocol_version: str = "1",
                  **kwargs: Any) -> None:
-        super().__init__(producer="eligibility", **kwargs)
-        self.store = store if store is not None else FakeStore()
-        self.work = copy.deepcopy(self.store)
+        super().__init__(store if store is not None else FakeStore(), producer="eligibility",
+                         **kwargs)
         self.protocol_version = protocol_version
         self.screenings = FakeScreenings(self)
         self.subjects = FakeSubjects(self)
         self.refusals = FakeAccessRefusals(self)
 
-    async def commit(self) -> None:
-        await super().commit()
-        for name in vars(self.store):
-            setattr(self.store, name, copy.deepcopy(getattr(self.work, name)))
-
-    async def rollback(self) -> None:
-        await super().rollback()
-        self.work = copy.deepcopy(self.store)

@@ -24,7 +24,7 @@ from rescue_followup.domain.model import (
     Screening,
     Subject,
 )
-from rescue_shared.fakes import FakeUnitOfWork
+from rescue_shared.fakes import SnapshotUnitOfWork
 
 
 @dataclass
@@ -163,16 +163,15 @@ class FakeParkedInvalidations(_Repository):
         self._work.parked[key] = copy.deepcopy(parked)
 
 
-class FakeFollowupUnitOfWork(FakeUnitOfWork):
+class FakeFollowupUnitOfWork(SnapshotUnitOfWork[FakeStore]):
     """`service_layer.unit_of_work.FollowupUnitOfWork` in memory, on `store`."""
 
     protocols = PROTOCOL_FILES
 
     def __init__(self, store: FakeStore | None = None, protocol_version: str = "1",
                  **kwargs: Any) -> None:
-        super().__init__(producer="followup", **kwargs)
-        self.store = store if store is not None else FakeStore()
-        self.work = copy.deepcopy(self.store)
+        super().__init__(store if store is not None else FakeStore(), producer="followup",
+                         **kwargs)
         self.protocol_version = protocol_version
         self.rollbacks = 0
         self.subjects = FakeSubjects(self)
@@ -183,12 +182,6 @@ class FakeFollowupUnitOfWork(FakeUnitOfWork):
         self.predictions = FakePredictions(self)
         self.parked_invalidations = FakeParkedInvalidations(self)
 
-    async def commit(self) -> None:
-        await super().commit()
-        for name in vars(self.store):
-            setattr(self.store, name, copy.deepcopy(getattr(self.work, name)))
-
     async def rollback(self) -> None:
         await super().rollback()
         self.rollbacks += 1
-        self.work = copy.deepcopy(self.store)

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from pydantic import BaseModel
+from typing import Protocol
 
 from rescue_eligibility.service_layer.repositories import (
     AccessRefusals,
@@ -16,10 +14,10 @@ from rescue_eligibility.service_layer.repositories import (
     Screenings,
     Subjects,
 )
-from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
-class EligibilityUnitOfWork(Protocol):
+class EligibilityUnitOfWork(UnitOfWorkPort, Protocol):
     """What a use case reaches storage, the protocol files and the outbox through."""
 
     @property
@@ -37,14 +35,3 @@ class EligibilityUnitOfWork(Protocol):
     @property
     def protocol_version(self) -> str:
         """The protocol version in force for new screenings (the PROTOCOL_VERSION setting)."""
-
-    def emit(self, event: BaseModel | EventEnvelope[Any], *, site_id: str | None = None,
-             subject_id: str | None = None, causation_id: str | None = None,
-             ) -> EventEnvelope[Any]:
-        """Stage an event; it is published only if this unit of work commits."""
-
-    async def commit(self) -> None:
-        """Commit everything staged."""
-
-    async def rollback(self) -> None:
-        """Undo everything staged."""

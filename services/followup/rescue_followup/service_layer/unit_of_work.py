@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from pydantic import BaseModel
+from typing import Protocol
 
 from rescue_followup.service_layer.repositories import (
     EligibilityDecisions,
@@ -20,10 +18,10 @@ from rescue_followup.service_layer.repositories import (
     Subjects,
     Visits,
 )
-from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
-class FollowupUnitOfWork(Protocol):
+class FollowupUnitOfWork(UnitOfWorkPort, Protocol):
     """What a use case reaches storage, the protocol files and the outbox through."""
 
     @property
@@ -53,15 +51,3 @@ class FollowupUnitOfWork(Protocol):
     @property
     def protocol_version(self) -> str:
         """The protocol version in force for new subjects (the PROTOCOL_VERSION setting)."""
-
-    def emit(self, event: BaseModel | EventEnvelope[Any], *, site_id: str | None = None,
-             subject_id: str | None = None, causation_id: str | None = None,
-             ) -> EventEnvelope[Any]:
-        """Stage an event; it is published only if this unit of work commits."""
-
-    async def commit(self) -> None:
-        """Commit everything staged."""
-
-    async def rollback(self) -> None:
-        """Undo everything staged; also ends a read-only transaction before long computations
-        (what was read stays usable: it is detached)."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from pydantic import BaseModel
+from typing import Protocol
 
 from rescue_prediction.domain.protocol import PredictionProtocol
 from rescue_prediction.service_layer.repositories import (
@@ -15,10 +13,10 @@ from rescue_prediction.service_layer.repositories import (
     QuarantineRepository,
     SubjectRepository,
 )
-from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
-class PredictionUnitOfWork(Protocol):
+class PredictionUnitOfWork(UnitOfWorkPort, Protocol):
     """One transaction: what it reads and writes, and the events it stages in the outbox."""
 
     @property
@@ -39,16 +37,7 @@ class PredictionUnitOfWork(Protocol):
     @property
     def quarantine(self) -> QuarantineRepository: ...
 
-
     @property
     def protocol(self) -> PredictionProtocol:
         """The prediction protocol in force (setting PROTOCOL_VERSION)."""
         ...
-
-    def emit(self, event: BaseModel, *, site_id: str | None = None,
-             subject_id: str | None = None, causation_id: str | None = None,
-             ) -> EventEnvelope[Any]:
-        """Stage an event; it is published only if this unit of work commits."""
-        ...
-
-    async def commit(self) -> None: ...

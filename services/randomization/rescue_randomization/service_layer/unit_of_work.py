@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from pydantic import BaseModel
+from typing import Protocol
 
 from rescue_randomization.service_layer.repositories import (
     Allocations,
@@ -20,14 +18,14 @@ from rescue_randomization.service_layer.repositories import (
     StratumCounters,
     Trials,
 )
-from rescue_shared.contracts.envelope import EventEnvelope
+from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
 class CommitConflict(Exception):
     """The commit broke a UNIQUE constraint: another transaction used the same key first."""
 
 
-class RandomizationUnitOfWork(Protocol):
+class RandomizationUnitOfWork(UnitOfWorkPort, Protocol):
     """What a use case reaches storage and the outbox through."""
 
     @property
@@ -54,13 +52,6 @@ class RandomizationUnitOfWork(Protocol):
     @property
     def protocols(self) -> ProtocolSource: ...
 
-    def emit(self, event: BaseModel | EventEnvelope[Any], *, site_id: str | None = None,
-             subject_id: str | None = None, causation_id: str | None = None,
-             ) -> EventEnvelope[Any]:
-        """Stage an event; it is published only if this unit of work commits."""
-
     async def commit(self) -> None:
         """Commit everything staged; CommitConflict when a UNIQUE constraint refuses it."""
-
-    async def rollback(self) -> None:
-        """Undo everything staged (repositories forget what they had read)."""
+        ...
