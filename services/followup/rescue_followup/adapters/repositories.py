@@ -19,6 +19,8 @@ from sqlmodel.sql.expression import Select
 
 from rescue_followup.adapters.tables import (
     Assessment,
+    DataCutFile,
+    DataCutRow,
     FollowupSubject,
     PendingInvalidation,
     PredictionRecord,
@@ -26,6 +28,7 @@ from rescue_followup.adapters.tables import (
     Visit,
 )
 from rescue_followup.adapters.tables import EligibilityDecision as DecisionRow
+from rescue_followup.domain.data_cuts import CutFile, DataCut
 from rescue_followup.domain.model import (
     EligibilityDecision,
     ParkedInvalidation,
@@ -35,6 +38,7 @@ from rescue_followup.domain.model import (
     Screening,
     Subject,
 )
+from rescue_shared.db.insert_if_absent import insert_if_absent
 
 _SUBJECT_COLUMNS = (
     col(FollowupSubject.subject_id), col(FollowupSubject.site_id),
@@ -270,3 +274,43 @@ class SqlParkedInvalidations:
             raise LookupError(f"no parked invalidation of {parked.randomization_number}")
         _copy_onto(row, asdict(parked))
         self.session.add(row)
+
+
+def _cut(row: DataCutRow, files: dict[str, str]) -> DataCut:
+    return DataCut(name=row.name, cutoff=row.cutoff, created_at=row.created_at,
+                   created_by=row.created_by, reason=row.reason, digest=row.digest, files=files)
+
+
+class SqlDataCuts:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _files(self, name: str) -> dict[str, str]:
+        rows = await self._session.exec(
+            select(col(DataCutFile.path), col(DataCutFile.sha256))
+            .where(col(DataCutFile.cut_name) == name).order_by(col(DataCutFile.path)))
+        return {path: sha for path, sha in rows.all()}
+
+    async def get(self, name: str) -> DataCut | None:
+        row = await self._session.get(DataCutRow, name)
+        return None if row is None else _cut(row, await self._files(name))
+
+    async def add(self, cut: DataCut, files: Sequence[CutFile]) -> bool:
+        # Two statisticians freezing one name at once: the first insert wins, the other sees it.
+        inserted = await insert_if_absent(self._session, DataCutRow, {
+            "name": cut.name, "cutoff": cut.cutoff, "created_at": cut.created_at,
+            "created_by": cut.created_by, "reason": cut.reason, "digest": cut.digest})
+        if inserted:
+            self._session.add_all(
+                DataCutFile(cut_name=cut.name, path=f.path, media_type=f.media_type,
+                            sha256=f.sha256, content=f.content) for f in files)
+        return inserted
+
+    async def all(self) -> list[DataCut]:
+        rows = (await self._session.exec(
+            select(DataCutRow).order_by(col(DataCutRow.created_at), col(DataCutRow.name)))).all()
+        return [_cut(row, await self._files(row.name)) for row in rows]
+
+    async def file(self, name: str, path: str) -> CutFile | None:
+        row = await self._session.get(DataCutFile, (name, path))
+        return None if row is None else CutFile(row.path, row.media_type, row.content)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rescue_shared.db.platform_tables import utc_column, utcnow
@@ -150,3 +150,28 @@ class PendingInvalidation(SQLModel, table=True):
     event_id: str = Field(max_length=36)
     parked_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     applied_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class DataCutRow(SQLModel, table=True):
+    """A frozen data cut: what was known at its cut-off, under a name, never changed."""
+
+    __tablename__ = "followup_data_cut"
+
+    name: str = Field(primary_key=True, max_length=64)
+    cutoff: date
+    created_at: datetime = Field(sa_column=utc_column())
+    created_by: str = Field(max_length=200)
+    reason: str = Field(max_length=500)
+    digest: str = Field(max_length=64)
+
+
+class DataCutFile(SQLModel, table=True):
+    """One file of a data cut (a dataset, Define-XML, an analysis or a figure), kept as bytes."""
+
+    __tablename__ = "followup_data_cut_file"
+
+    cut_name: str = Field(primary_key=True, max_length=64, foreign_key="followup_data_cut.name")
+    path: str = Field(primary_key=True, max_length=100)
+    media_type: str = Field(max_length=100)
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rescue_followup.adapters.protocol_files import PROTOCOL_FILES
 from rescue_followup.adapters.repositories import (
+    SqlDataCuts,
     SqlEligibilityDecisions,
     SqlParkedInvalidations,
     SqlPredictions,
@@ -28,6 +29,7 @@ class SqlFollowupUnitOfWork(UnitOfWork):
     decisions: SqlEligibilityDecisions
     predictions: SqlPredictions
     parked_invalidations: SqlParkedInvalidations
+    data_cuts: SqlDataCuts
     protocols: ProtocolFiles[FollowupProtocol] = PROTOCOL_FILES
 
     def open_repositories(self) -> None:
@@ -38,6 +40,7 @@ class SqlFollowupUnitOfWork(UnitOfWork):
         self.decisions = SqlEligibilityDecisions(self.session)
         self.predictions = SqlPredictions(self.session)
         self.parked_invalidations = SqlParkedInvalidations(self.session)
+        self.data_cuts = SqlDataCuts(self.session)
 
     @property
     def protocol_version(self) -> str:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rescue_followup.domain.adam import AdslSubject, Value, adsl_rows, adtte_dataset_rows
+from rescue_followup.domain.adtte import AdtteRow
+from rescue_followup.domain.model import Record, Subject
+from rescue_followup.domain.protocol import ProtocolOf
 from rescue_followup.domain.records import adtte_rows, invalidated_by
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
 
@@ -22,6 +26,25 @@ Rows = list[dict[str, Value]]
 class AdamRows:
     adsl: Rows
     adtte: Rows
+    analysis: list[AdtteRow]  # the ADTTE rows as the analysis and the ADTTE CSV take them
+
+
+def build_adam(
+    subjects: Sequence[Subject], records: Mapping[str, Sequence[Record]],
+    protocol_of: ProtocolOf, cutoff: dt.date | None,
+) -> AdamRows:
+    kept = [s for s in subjects if cutoff is None or s.randomization_date <= cutoff]
+    adsl = adsl_rows(
+        AdslSubject(
+            subject_id=s.subject_id, site_id=s.site_id,
+            randomization_number=s.randomization_number, arm=s.arm, stratum=s.stratum,
+            randomization_date=s.randomization_date, protocol_version=s.protocol_version,
+            invalidated=invalidated_by(s, cutoff),
+        )
+        for s in kept
+    )
+    analysis = adtte_rows(kept, records, protocol_of, cutoff)
+    return AdamRows(adsl=adsl, adtte=adtte_dataset_rows(analysis, adsl), analysis=analysis)
 
 
 async def adam_rows(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -> AdamRows:
@@ -29,19 +52,4 @@ async def adam_rows(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -> A
     subjects = await uow.subjects.all()
     records = await uow.records.by_subject()
     await uow.rollback()  # read done: computing holds no transaction
-
-    def build() -> AdamRows:
-        kept = [s for s in subjects if cutoff is None or s.randomization_date <= cutoff]
-        adsl = adsl_rows(
-            AdslSubject(
-                subject_id=s.subject_id, site_id=s.site_id,
-                randomization_number=s.randomization_number, arm=s.arm, stratum=s.stratum,
-                randomization_date=s.randomization_date, protocol_version=s.protocol_version,
-                invalidated=invalidated_by(s, cutoff),
-            )
-            for s in kept
-        )
-        adtte = adtte_dataset_rows(adtte_rows(kept, records, uow.protocols.load, cutoff), adsl)
-        return AdamRows(adsl=adsl, adtte=adtte)
-
-    return await asyncio.to_thread(build)
+    return await asyncio.to_thread(build_adam, subjects, records, uow.protocols.load, cutoff)

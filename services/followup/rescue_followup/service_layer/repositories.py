@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from rescue_followup.domain.data_cuts import CutFile, DataCut
 from rescue_followup.domain.model import (
     EligibilityDecision,
     ParkedInvalidation,
@@ -117,3 +118,15 @@ class ParkedInvalidations(Protocol):
 class ProtocolSource(Protocol):
     def load(self, version: str) -> FollowupProtocol:
         """The protocol file of `version` (ProtocolFileError when missing or invalid)."""
+
+
+class DataCuts(Protocol):
+    async def get(self, name: str) -> DataCut | None: ...
+
+    async def add(self, cut: DataCut, files: Sequence[CutFile]) -> bool:
+        """Store the cut and its files unless one has that name; False when it exists."""
+
+    async def all(self) -> list[DataCut]:
+        """Every cut, oldest first."""
+
+    async def file(self, name: str, path: str) -> CutFile | None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from rescue_followup.service_layer.repositories import (
+    DataCuts,
     EligibilityDecisions,
     ParkedInvalidations,
     Predictions,
@@ -44,6 +45,9 @@ class FollowupUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def parked_invalidations(self) -> ParkedInvalidations: ...
+
+    @property
+    def data_cuts(self) -> DataCuts: ...
 
     @property
     def protocols(self) -> ProtocolSource: ...
