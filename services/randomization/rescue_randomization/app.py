@@ -6,7 +6,14 @@ from fastapi import FastAPI
 
 from rescue_randomization.adapters.unit_of_work import SqlRandomizationUnitOfWork
 from rescue_randomization.entrypoints.events import HANDLERS
-from rescue_randomization.entrypoints.http import audit, balance, candidates, randomizations, trial
+from rescue_randomization.entrypoints.http import (
+    audit,
+    balance,
+    candidates,
+    randomizations,
+    strata,
+    trial,
+)
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION
 from rescue_shared.service import ServiceDefinition, create_service_app
@@ -16,7 +23,7 @@ DEFINITION = ServiceDefinition(
     title="RESCUE randomization service",
     description="Concealed, stratified 1:1 allocation with a tamper-evident audit trail.",
     migrations="rescue_randomization:migrations",
-    routers=[candidates.router, randomizations.router, balance.router, audit.router,
+    routers=[candidates.router, randomizations.router, strata.router, balance.router, audit.router,
              trial.router],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name],
     handlers=HANDLERS,

@@ -26,6 +26,7 @@ from rescue_randomization.domain.records import (
     CandidateRecord,
     PendingDecisionRecord,
     PredictionRecord,
+    StrataVerificationRecord,
     StratumCounterRecord,
     TrialRecord,
 )
@@ -48,7 +49,7 @@ class FakeStore:
     tables: dict[str, dict[Any, Any]] = field(default_factory=lambda: {
         "audit_head": {1: AuditHeadRecord(hash=GENESIS_HASH)}, "audit_entries": {},
         "trials": {}, "candidates": {}, "predictions": {}, "pending_decisions": {},
-        "counters": {}, "allocations": {}})
+        "counters": {}, "allocations": {}, "strata_verifications": {}})
 
 
 @dataclass
@@ -191,6 +192,21 @@ class FakeStratumCounters:
         self._table.save(counter)
 
 
+class FakeStrataVerifications:
+    def __init__(self, work: _Work) -> None:
+        self._table: _Table[StrataVerificationRecord] = _Table(
+            work, "strata_verifications", lambda v: (v.subject_id, v.factor))
+
+    async def of_subject(self, subject_id: str) -> list[StrataVerificationRecord]:
+        return [v for v in self._table.all() if v.subject_id == subject_id]
+
+    async def save(self, record: StrataVerificationRecord) -> None:
+        if self._table.get((record.subject_id, record.factor)) is None:
+            self._table.add(record)
+        else:
+            self._table.save(record)
+
+
 class FakeAllocations:
     def __init__(self, work: _Work) -> None:
         self._journal = work.journal
@@ -266,6 +282,7 @@ class FakeRandomizationUnitOfWork(FakeUnitOfWork):
         self.pending_decisions = FakePendingDecisions(self._work)
         self.counters = FakeStratumCounters(self._work)
         self.allocations = FakeAllocations(self._work)
+        self.strata_verifications = FakeStrataVerifications(self._work)
 
     async def commit(self) -> None:
         self.store.tables = _merged(self.store.tables, self._work)

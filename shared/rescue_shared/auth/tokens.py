@@ -9,9 +9,10 @@ import jwt
 
 from rescue_shared.settings import ServiceSettings
 
-ROLES = frozenset({"site_user", "investigator", "statistician", "monitor", "admin"})
+ROLES = frozenset({"site_user", "investigator", "statistician", "monitor", "admin",
+                   "data_manager"})
 # Roles that work across sites (trial team); every other caller is bound to its own site.
-CROSS_SITE_ROLES = frozenset({"statistician", "monitor", "admin"})
+CROSS_SITE_ROLES = frozenset({"statistician", "monitor", "admin", "data_manager"})
 
 
 class TokenError(Exception):

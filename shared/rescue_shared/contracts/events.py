@@ -97,6 +97,23 @@ class RandomizationInvalidated(Payload):
     invalidated_at: datetime
 
 
+class RandomizationStrataVerified(Payload):
+    """randomization.strata_verified: a stratification factor was checked against source data.
+
+    The allocation and its stratum as randomized never change; `verified_stratum` is every
+    factor as verified so far (the randomized level where a factor was not verified), so the
+    latest event by `verified_at` carries the whole verified stratum."""
+
+    randomization_number: str
+    factor: str
+    randomized_level: str
+    verified_level: str
+    verified_stratum: dict[str, str]
+    reason: str
+    verified_by: str
+    verified_at: datetime
+
+
 class ProgressionRecorded(Payload):
     """followup.progression_recorded: a PFS event (progression or death) was derived."""
 

@@ -65,6 +65,10 @@ EVENT_TYPES: tuple[EventType, ...] = (
               "A subject was allocated an arm."),
     EventType("randomization.invalidated", 1, RANDOMIZATION, events.RandomizationInvalidated,
               "An allocation was marked as made in error; it is never deleted."),
+    EventType("randomization.strata_verified", 1, RANDOMIZATION,
+              events.RandomizationStrataVerified,
+              "A stratification factor was verified against source data; the allocation and "
+              "its stratum as randomized never change."),
     EventType("followup.progression_recorded", 1, FOLLOWUP, events.ProgressionRecorded,
               "A PFS event (progression or death) was derived."),
     EventType("followup.subject_withdrawn", 1, FOLLOWUP, events.SubjectWithdrawn,

@@ -23,6 +23,7 @@ from rescue_randomization.adapters.tables import (
     AuditHead,
     PendingDecision,
     RandomizationCandidate,
+    StrataVerification,
     StratumCounter,
     SubjectPrediction,
     Trial,
@@ -35,6 +36,7 @@ from rescue_randomization.domain.records import (
     CandidateRecord,
     PendingDecisionRecord,
     PredictionRecord,
+    StrataVerificationRecord,
     StratumCounterRecord,
     TrialRecord,
 )
@@ -51,6 +53,7 @@ TABLE_OF: dict[type[Any], type[SQLModel]] = {
     PredictionRecord: SubjectPrediction, TrialRecord: Trial,
     StratumCounterRecord: StratumCounter, AllocationRecord: Allocation,
     AuditHeadRecord: AuditHead, AuditEntryRecord: AuditEntry,
+    StrataVerificationRecord: StrataVerification,
 }
 
 
@@ -236,3 +239,27 @@ class SqlAllocations:
 
     async def save(self, allocation: AllocationRecord) -> None:
         await self._rows.save(allocation)
+
+
+class SqlStrataVerifications:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._names = [f.name for f in dataclasses.fields(StrataVerificationRecord)]
+
+    async def of_subject(self, subject_id: str) -> list[StrataVerificationRecord]:
+        rows = (await self._session.exec(
+            select(StrataVerification).where(StrataVerification.subject_id == subject_id)
+            .order_by(col(StrataVerification.factor))
+            .execution_options(populate_existing=True))).all()
+        return [StrataVerificationRecord(**{n: getattr(r, n) for n in self._names})
+                for r in rows]
+
+    async def save(self, record: StrataVerificationRecord) -> None:
+        # Callers hold the audit-head lock, so no other writer races on (subject, factor).
+        row = await self._session.get(StrataVerification, (record.subject_id, record.factor))
+        if row is None:
+            row = StrataVerification(**{n: getattr(record, n) for n in self._names})
+        else:
+            for name in self._names:
+                setattr(row, name, getattr(record, name))
+        self._session.add(row)

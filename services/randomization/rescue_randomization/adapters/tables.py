@@ -179,3 +179,17 @@ class AuditEntry(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     hash: str = Field(max_length=64, unique=True)
+
+
+class StrataVerification(SQLModel, table=True):
+    """The latest verified level of one stratification factor of an allocation."""
+
+    __tablename__ = "randomization_strata_verification"
+
+    subject_id: str = Field(primary_key=True, max_length=100)
+    factor: str = Field(primary_key=True, max_length=100)
+    randomized_level: str = Field(max_length=100)
+    verified_level: str = Field(max_length=100)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    verified_by: str = Field(max_length=200)
+    verified_at: datetime = Field(sa_column=utc_column())

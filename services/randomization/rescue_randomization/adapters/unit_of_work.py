@@ -12,6 +12,7 @@ from rescue_randomization.adapters.repositories import (
     SqlCandidates,
     SqlPendingDecisions,
     SqlPredictions,
+    SqlStrataVerifications,
     SqlStratumCounters,
     SqlTrials,
 )
@@ -31,6 +32,7 @@ class SqlRandomizationUnitOfWork(UnitOfWork):
     pending_decisions: SqlPendingDecisions
     counters: SqlStratumCounters
     allocations: SqlAllocations
+    strata_verifications: SqlStrataVerifications
     protocols: ProtocolFiles[RandomizationProtocol] = PROTOCOL_FILES
 
     def open_repositories(self) -> None:
@@ -41,6 +43,7 @@ class SqlRandomizationUnitOfWork(UnitOfWork):
         self.pending_decisions = SqlPendingDecisions(self.session)
         self.counters = SqlStratumCounters(self.session)
         self.allocations = SqlAllocations(self.session)
+        self.strata_verifications = SqlStrataVerifications(self.session)
 
     async def commit(self) -> None:
         try:

@@ -146,3 +146,18 @@ class AuditEntryRecord:
     hash: str
     site_id: str | None = None
     subject_id: str | None = None
+
+
+@dataclass(kw_only=True)
+class StrataVerificationRecord:
+    """A stratification factor of an allocation as verified against source data (the latest
+    verification of that factor; earlier ones are in the audit trail). The allocation and its
+    stratum as randomized are never changed by it."""
+
+    subject_id: str
+    factor: str
+    randomized_level: str
+    verified_level: str
+    reason: str
+    verified_by: str
+    verified_at: datetime

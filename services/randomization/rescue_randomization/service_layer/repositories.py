@@ -26,6 +26,7 @@ from rescue_randomization.domain.records import (
     CandidateRecord,
     PendingDecisionRecord,
     PredictionRecord,
+    StrataVerificationRecord,
     StratumCounterRecord,
     TrialRecord,
 )
@@ -108,6 +109,14 @@ class Allocations(Protocol):
     async def add(self, allocation: AllocationRecord) -> None: ...
 
     async def save(self, allocation: AllocationRecord) -> None: ...
+
+
+class StrataVerifications(Protocol):
+    async def of_subject(self, subject_id: str) -> list[StrataVerificationRecord]:
+        """The latest verification of each verified factor, by factor name."""
+
+    async def save(self, record: StrataVerificationRecord) -> None:
+        """Store the verification of (subject, factor), replacing an earlier one."""
 
 
 class ProtocolSource(Protocol):

@@ -15,6 +15,7 @@ from rescue_randomization.service_layer.repositories import (
     PendingDecisions,
     Predictions,
     ProtocolSource,
+    StrataVerifications,
     StratumCounters,
     Trials,
 )
@@ -48,6 +49,9 @@ class RandomizationUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def allocations(self) -> Allocations: ...
+
+    @property
+    def strata_verifications(self) -> StrataVerifications: ...
 
     @property
     def protocols(self) -> ProtocolSource: ...

@@ -23,7 +23,8 @@ def test_the_tables_keep_their_names() -> None:
     assert {str(t.__tablename__) for t in TABLE_OF.values()} == {
         "randomization_candidate", "randomization_pending_decision", "randomization_prediction",
         "randomization_trial", "randomization_stratum", "randomization_allocation",
-        "randomization_audit_head", "randomization_audit_entry"}
+        "randomization_audit_head", "randomization_audit_entry",
+        "randomization_strata_verification"}
 
 
 @pytest.mark.parametrize("variable", ["PROTOCOL_VERSION", "RANDOMIZATION_PROTOCOL_VERSION"])
