@@ -49,7 +49,8 @@ _SUBJECT_COLUMNS = (
     col(FollowupSubject.invalidated), col(FollowupSubject.invalidated_at),
     col(FollowupSubject.invalidation_reason), col(FollowupSubject.announced_event_date),
     col(FollowupSubject.announced_event_kind), col(FollowupSubject.announced_withdrawal_date),
-    col(FollowupSubject.announced_withdrawal_reason))
+    col(FollowupSubject.announced_withdrawal_reason), col(FollowupSubject.verified_stratum),
+    col(FollowupSubject.strata_verified_at))
 _RECORD_COLUMNS = (
     col(Assessment.id), col(Assessment.subject_id), col(Assessment.site_id),
     col(Assessment.type), col(Assessment.assessment_date), col(Assessment.data),
@@ -71,7 +72,9 @@ def _subject(row: FollowupSubject) -> Subject:
         announced_event_date=row.announced_event_date,
         announced_event_kind=row.announced_event_kind,
         announced_withdrawal_date=row.announced_withdrawal_date,
-        announced_withdrawal_reason=row.announced_withdrawal_reason)
+        announced_withdrawal_reason=row.announced_withdrawal_reason,
+        verified_stratum=None if row.verified_stratum is None else dict(row.verified_stratum),
+        strata_verified_at=row.strata_verified_at)
 
 
 def _columns(*columns: Any) -> Select[*tuple[Any, ...]]:

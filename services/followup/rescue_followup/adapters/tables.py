@@ -93,6 +93,10 @@ class FollowupSubject(SQLModel, table=True):
     # What followup.subject_withdrawn last announced.
     announced_withdrawal_date: date | None = None
     announced_withdrawal_reason: str | None = Field(default=None, max_length=2000)
+    # The stratum as verified (randomization.strata_verified); the randomized one never changes.
+    verified_stratum: dict[str, str] | None = Field(default=None,
+                                                    sa_column=Column(JSON, nullable=True))
+    strata_verified_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Visit(SQLModel, table=True):

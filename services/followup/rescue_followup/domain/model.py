@@ -43,6 +43,10 @@ class Subject:
     # What followup.subject_withdrawn last announced.
     announced_withdrawal_date: dt.date | None = None
     announced_withdrawal_reason: str | None = None
+    # The stratum as verified against source data (randomization.strata_verified), every
+    # factor, and when that verification was made; None: never verified.
+    verified_stratum: dict[str, str] | None = None
+    strata_verified_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

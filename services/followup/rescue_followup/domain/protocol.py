@@ -9,7 +9,7 @@ of subjects already in follow-up. The files are read by `adapters/protocol_files
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,12 +24,24 @@ class Ca125Settings(BaseModel):
     interference_window_days: int = Field(default=INTERFERENCE_WINDOW_DAYS, ge=0)
 
 
+# Which stratum the stratified log-rank and Cox use: as randomized, or as verified against
+# source data after randomization (docs/protocol/randomization.md § Stratification errors).
+StrataChoice = Literal["randomized", "verified"]
+
+
+class AnalysisSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strata_default: StrataChoice = "randomized"
+
+
 class FollowupProtocol(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str
     visit_schedule: VisitScheduleConfig = VisitScheduleConfig()
     ca125: Ca125Settings = Ca125Settings()
+    analysis: AnalysisSettings = AnalysisSettings()
 
 
 # The protocol of a version (the subject's own, recorded at registration).

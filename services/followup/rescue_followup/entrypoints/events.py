@@ -23,6 +23,7 @@ from rescue_shared.contracts.events import (
     PredictionCompleted,
     RandomizationAssigned,
     RandomizationInvalidated,
+    RandomizationStrataVerified,
     SubjectScreened,
 )
 from rescue_shared.messaging.consumer import EventHandler
@@ -93,6 +94,16 @@ async def on_randomization_invalidated(
         event_id=str(event.event_id))
 
 
+async def on_randomization_strata_verified(
+    uow: FollowupUnitOfWork, event: EventEnvelope[RandomizationStrataVerified]
+) -> None:
+    payload = event.payload
+    await registration.record_verified_strata(
+        uow, subject_id=event.subject_id, randomization_number=payload.randomization_number,
+        verified_stratum=dict(payload.verified_stratum), verified_at=payload.verified_at,
+        event_id=str(event.event_id))
+
+
 HANDLERS: Mapping[type[BaseModel] | str, EventHandler] = {
     SubjectScreened: on_subject_screened,
     EligibilityConfirmed: on_eligibility_confirmed,
@@ -100,4 +111,5 @@ HANDLERS: Mapping[type[BaseModel] | str, EventHandler] = {
     PredictionCompleted: on_prediction_completed,
     RandomizationAssigned: on_randomization_assigned,
     RandomizationInvalidated: on_randomization_invalidated,
+    RandomizationStrataVerified: on_randomization_strata_verified,
 }

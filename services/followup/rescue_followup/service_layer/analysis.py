@@ -17,7 +17,9 @@ from typing import Literal
 
 from rescue_followup.domain.adtte import AdtteRow, AdtteValidationError
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records, analyse_pfs
+from rescue_followup.domain.analysis_strata import with_analysis_strata
 from rescue_followup.domain.posted_adtte import read_posted_adtte_frame
+from rescue_followup.domain.protocol import StrataChoice
 from rescue_followup.domain.records import adtte_rows
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
 from rescue_shared.errors import Invalid
@@ -27,13 +29,21 @@ FigureFormat = Literal["png", "svg"]
 KmDrawer = Callable[[Records, Population, FigureFormat], bytes]
 
 
-async def adtte_export(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -> list[AdtteRow]:
+def strata_in_force(uow: FollowupUnitOfWork, strata: StrataChoice | None) -> StrataChoice:
+    """The strata asked for, or the protocol's default (the version in force)."""
+    return strata or uow.protocols.load(uow.protocol_version).analysis.strata_default
+
+
+async def adtte_export(
+    uow: FollowupUnitOfWork, cutoff: dt.date | None = None, strata: StrataChoice = "randomized",
+) -> list[AdtteRow]:
     """One ADTTE PFS row per subject randomized by the cut-off, in USUBJID order (INVALFL flags
-    allocations invalidated by then)."""
+    allocations invalidated by then; STRATA as randomized or as verified by then)."""
     subjects = await uow.subjects.all()
     records = await uow.records.by_subject()
     await uow.rollback()  # read done: computing holds no transaction
-    return await asyncio.to_thread(adtte_rows, subjects, records, uow.protocols.load, cutoff)
+    return await asyncio.to_thread(adtte_rows, with_analysis_strata(subjects, strata, cutoff),
+                                   records, uow.protocols.load, cutoff)
 
 
 async def read_posted_adtte(body: bytes) -> Records:

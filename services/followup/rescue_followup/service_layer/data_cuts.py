@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from rescue_followup.domain.data_cuts import CutFile, DataCut, digest, valid_name
+from rescue_followup.service_layer.analysis import strata_in_force
 from rescue_followup.service_layer.exports import AdamRows, build_adam
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
 from rescue_shared.clock import latest_calendar_date
@@ -40,8 +41,10 @@ async def freeze(
     await uow.rollback()  # read done: rendering holds no transaction
     created_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
+    strata = strata_in_force(uow, None)
+
     def make() -> Sequence[CutFile]:
-        return render(build_adam(subjects, records, uow.protocols.load, cutoff), cutoff,
+        return render(build_adam(subjects, records, uow.protocols.load, cutoff, strata), cutoff,
                       created_at)
 
     files = await asyncio.to_thread(make)

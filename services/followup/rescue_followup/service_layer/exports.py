@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from rescue_followup.domain.adam import AdslSubject, Value, adsl_rows, adtte_dataset_rows
 from rescue_followup.domain.adtte import AdtteRow
+from rescue_followup.domain.analysis_strata import verified_by_cutoff, with_analysis_strata
 from rescue_followup.domain.model import Record, Subject
-from rescue_followup.domain.protocol import ProtocolOf
+from rescue_followup.domain.protocol import ProtocolOf, StrataChoice
 from rescue_followup.domain.records import adtte_rows, invalidated_by
+from rescue_followup.service_layer.analysis import strata_in_force
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
 
 Rows = list[dict[str, Value]]
@@ -26,12 +28,15 @@ Rows = list[dict[str, Value]]
 class AdamRows:
     adsl: Rows
     adtte: Rows
-    analysis: list[AdtteRow]  # the ADTTE rows as the analysis and the ADTTE CSV take them
+    strata: StrataChoice  # of ADTTE's STRATA: the protocol's default
+    # The ADTTE rows as the analysis and the ADTTE CSV take them, with STRATA as randomized and
+    # as verified.
+    analysis: Mapping[StrataChoice, list[AdtteRow]]
 
 
 def build_adam(
     subjects: Sequence[Subject], records: Mapping[str, Sequence[Record]],
-    protocol_of: ProtocolOf, cutoff: dt.date | None,
+    protocol_of: ProtocolOf, cutoff: dt.date | None, strata: StrataChoice,
 ) -> AdamRows:
     kept = [s for s in subjects if cutoff is None or s.randomization_date <= cutoff]
     adsl = adsl_rows(
@@ -40,11 +45,16 @@ def build_adam(
             randomization_number=s.randomization_number, arm=s.arm, stratum=s.stratum,
             randomization_date=s.randomization_date, protocol_version=s.protocol_version,
             invalidated=invalidated_by(s, cutoff),
+            verified_stratum=verified_by_cutoff(s, cutoff),
         )
         for s in kept
     )
-    analysis = adtte_rows(kept, records, protocol_of, cutoff)
-    return AdamRows(adsl=adsl, adtte=adtte_dataset_rows(analysis, adsl), analysis=analysis)
+    analysis: dict[StrataChoice, list[AdtteRow]] = {
+        choice: adtte_rows(with_analysis_strata(kept, choice, cutoff), records, protocol_of,
+                           cutoff)
+        for choice in ("randomized", "verified")}
+    return AdamRows(adsl=adsl, adtte=adtte_dataset_rows(analysis[strata], adsl), strata=strata,
+                    analysis=analysis)
 
 
 async def adam_rows(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -> AdamRows:
@@ -52,4 +62,6 @@ async def adam_rows(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -> A
     subjects = await uow.subjects.all()
     records = await uow.records.by_subject()
     await uow.rollback()  # read done: computing holds no transaction
-    return await asyncio.to_thread(build_adam, subjects, records, uow.protocols.load, cutoff)
+    strata = strata_in_force(uow, None)
+    return await asyncio.to_thread(build_adam, subjects, records, uow.protocols.load, cutoff,
+                                   strata)

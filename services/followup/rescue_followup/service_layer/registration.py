@@ -90,3 +90,25 @@ async def invalidate_allocation(
         subject_id=subject_id, randomization_number=randomization_number, site_id=site_id,
         reason=reason, invalidated_by=invalidated_by, invalidated_at=_utc(invalidated_at),
         event_id=event_id, parked_at=_now()))
+
+
+async def record_verified_strata(
+    uow: FollowupUnitOfWork, *, subject_id: str, randomization_number: str,
+    verified_stratum: dict[str, str], verified_at: dt.datetime, event_id: str,
+) -> None:
+    """Keep the stratum as verified beside the one randomized (latest verification wins).
+
+    Randomization announces a verification after the allocation, under the same key, so it
+    arrives after `randomization.assigned`; one that does not find its allocation fails and is
+    retried, then dead-lettered where it stays visible and replayable, never silently dropped.
+    """
+    subject = await uow.subjects.with_allocation(subject_id, randomization_number)
+    if subject is None:
+        raise LookupError(f"strata verification of allocation {randomization_number} of "
+                          f"subject {subject_id} before the allocation (event {event_id})")
+    at = _utc(verified_at)
+    if subject.strata_verified_at is not None and subject.strata_verified_at > at:
+        return  # an older verification delivered late
+    subject.verified_stratum = dict(verified_stratum)
+    subject.strata_verified_at = at
+    await uow.subjects.save(subject)

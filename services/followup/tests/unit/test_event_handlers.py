@@ -19,6 +19,7 @@ from rescue_shared.contracts.events import (
     PredictionCompleted,
     RandomizationAssigned,
     RandomizationInvalidated,
+    RandomizationStrataVerified,
     SubjectScreened,
 )
 from rescue_shared.contracts.registry import event_type_of
@@ -42,7 +43,8 @@ async def deliver(store: FakeStore, event: EventEnvelope[Any]) -> None:
 def test_handlers_are_keyed_by_registered_payloads_of_the_consumed_topics() -> None:
     handled = handler_map(DEFINITION.handlers)
     assert set(handled) == {SubjectScreened, EligibilityConfirmed, EligibilityRejected,
-                            PredictionCompleted, RandomizationAssigned, RandomizationInvalidated}
+                            PredictionCompleted, RandomizationAssigned, RandomizationInvalidated,
+                            RandomizationStrataVerified}
     assert all(event_type_of(m).topic.name in DEFINITION.consumed_topics for m in handled)
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from rescue_followup.adapters.figures import draw_km_figure
 from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records
+from rescue_followup.domain.protocol import StrataChoice
 from rescue_followup.entrypoints.http.dependencies import Analyst, PopulationQuery, UoW
 from rescue_followup.service_layer import analysis
 from rescue_shared.http.problems import Problem
@@ -28,9 +29,17 @@ MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
 
 
 class PfsAnalysisReport(PfsAnalysis):
-    """The analysis read-out and the data cut-off it used (None: everything recorded)."""
+    """The analysis read-out, the data cut-off it used (None: everything recorded) and the
+    strata of its stratified log-rank and Cox (None: the STRATA column of a posted ADTTE)."""
 
     data_cutoff: dt.date | None = None
+    strata: StrataChoice | None = None
+
+
+StrataQuery = Annotated[StrataChoice | None, Query(
+    description="Strata of the stratified log-rank and Cox: `randomized` (as allocated) or "
+                "`verified` (as verified against source after randomization); default: the "
+                "protocol's (`randomized`, see the followup protocol file).")]
 
 
 async def posted_rows(request: Request) -> Records:
@@ -43,10 +52,11 @@ async def posted_rows(request: Request) -> Records:
 
 
 async def analyse(
-    rows: Records, population: Population, cutoff: dt.date | None
+    rows: Records, population: Population, cutoff: dt.date | None,
+    strata: StrataChoice | None = None,
 ) -> PfsAnalysisReport:
     result = await analysis.pfs_analysis(rows, population)
-    return PfsAnalysisReport(**dict(result), data_cutoff=cutoff)
+    return PfsAnalysisReport(**dict(result), data_cutoff=cutoff, strata=strata)
 
 
 async def figure(rows: Records, population: Population, fmt: analysis.FigureFormat) -> Response:
@@ -57,12 +67,15 @@ async def figure(rows: Records, population: Population, fmt: analysis.FigureForm
 @router.get("/analysis/pfs", response_model=PfsAnalysisReport,
             summary="Primary PFS analysis by arm: KM, medians, log-rank, Cox HR, at risk")
 async def live_analysis(
-    principal: Analyst, uow: UoW, population: PopulationQuery = "itt", cutoff: Cutoff = None
+    principal: Analyst, uow: UoW, population: PopulationQuery = "itt", cutoff: Cutoff = None,
+    strata: StrataQuery = None,
 ) -> PfsAnalysisReport:
     """KM by arm (median and 95% CI, 6/12/24-month estimates), log-rank unstratified and
-    stratified by the randomization strata, Cox HR SCS_CHEMO vs CHEMO (HR < 1 favours
-    SCS_CHEMO) with 95% CI and Wald p, numbers at risk every 3 months."""
-    return await analyse(await analysis.adtte_export(uow, cutoff), population, cutoff)
+    stratified by the randomization strata (as randomized or as verified), Cox HR SCS_CHEMO vs
+    CHEMO (HR < 1 favours SCS_CHEMO) with 95% CI and Wald p, numbers at risk every 3 months."""
+    chosen = analysis.strata_in_force(uow, strata)
+    rows = await analysis.adtte_export(uow, cutoff, chosen)
+    return await analyse(rows, population, cutoff, chosen)
 
 
 @router.post("/analysis/pfs", response_model=PfsAnalysisReport, openapi_extra=CSV_BODY,
@@ -112,8 +125,10 @@ async def posted_km_svg(
 @router.get("/exports/adtte.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}},
             summary="ADTTE: one PFS row per randomized subject (INVALFL flags invalidations)")
-async def export_adtte(principal: Analyst, uow: UoW, cutoff: Cutoff = None) -> Response:
-    rows = await analysis.adtte_export(uow, cutoff)
+async def export_adtte(
+    principal: Analyst, uow: UoW, cutoff: Cutoff = None, strata: StrataQuery = None,
+) -> Response:
+    rows = await analysis.adtte_export(uow, cutoff, analysis.strata_in_force(uow, strata))
     name = f"adtte-pfs{'-' + cutoff.isoformat() if cutoff else ''}.csv"
     return Response(write_adtte_csv(rows), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -22,9 +22,11 @@ from rescue_followup.domain.adam import ADSL, ADTTE, DATASETS
 from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import Population, analyse_pfs
 from rescue_followup.domain.data_cuts import NAME_PATTERN, CutFile, DataCut, manifest
-from rescue_followup.entrypoints.http.analysis import PfsAnalysisReport
+from rescue_followup.domain.protocol import StrataChoice
+from rescue_followup.entrypoints.http.analysis import PfsAnalysisReport, StrataQuery
 from rescue_followup.entrypoints.http.dependencies import Analyst, PopulationQuery, UoW
 from rescue_followup.service_layer import data_cuts
+from rescue_followup.service_layer.analysis import strata_in_force
 from rescue_followup.service_layer.exports import AdamRows
 from rescue_shared.auth import Principal, require_roles
 from rescue_shared.errors import Invalid
@@ -34,6 +36,7 @@ router = APIRouter(prefix="/v1/data-cuts", tags=["data cuts"])
 Statistician = Annotated[Principal, Depends(require_roles("statistician"))]
 CutName = Annotated[str, Path(pattern=NAME_PATTERN, description="The cut's name")]
 POPULATIONS: tuple[Population, ...] = ("itt", "excluding_invalidated")
+STRATA: tuple[StrataChoice, ...] = ("randomized", "verified")
 FIGURES: tuple[tuple[Literal["png", "svg"], str], ...] = (("png", "image/png"),
                                                         ("svg", "image/svg+xml"))
 EXPORTS: dict[str, str] = {
@@ -99,23 +102,26 @@ def render_cut(rows: AdamRows, cutoff: dt.date, created_at: dt.datetime) -> list
             ADTTE, rows.adtte, created_at=created_at, source_version=source)),
         CutFile("exports/adsl.csv", EXPORTS["adsl.csv"], write_dataset_csv(ADSL, rows.adsl)),
         CutFile("exports/adtte.csv", EXPORTS["adtte.csv"],
-                write_adtte_csv(rows.analysis).encode()),
+                write_adtte_csv(rows.analysis[rows.strata]).encode()),
         CutFile("exports/define.xml", EXPORTS["define.xml"],
                 write_define_xml(DATASETS, created_at=created_at)),
     ]
     for population in POPULATIONS:
-        try:
-            result = analyse_pfs(rows.analysis, population=population)
-        except ValueError as exc:
-            files.append(CutFile(f"analysis/pfs-{population}.unavailable", "text/plain",
-                                 str(exc).encode()))
+        for strata in STRATA:
+            try:
+                result = analyse_pfs(rows.analysis[strata], population=population)
+            except ValueError as exc:
+                files.append(CutFile(f"analysis/pfs-{population}-{strata}.unavailable",
+                                     "text/plain", str(exc).encode()))
+                continue
+            report = PfsAnalysisReport(**dict(result), data_cutoff=cutoff, strata=strata)
+            files.append(CutFile(f"analysis/pfs-{population}-{strata}.json", "application/json",
+                                 report.model_dump_json().encode()))
+        if f"analysis/pfs-{population}-{rows.strata}.unavailable" in {f.path for f in files}:
             continue
-        report = PfsAnalysisReport(**dict(result), data_cutoff=cutoff)
-        files.append(CutFile(f"analysis/pfs-{population}.json", "application/json",
-                             report.model_dump_json().encode()))
-        for fmt, media in FIGURES:
+        for fmt, media in FIGURES:  # the curves do not depend on the strata
             files.append(CutFile(f"analysis/km-{population}.{fmt}", media,
-                                 draw_km_figure(rows.analysis, population, fmt)))
+                                 draw_km_figure(rows.analysis[rows.strata], population, fmt)))
     return files
 
 
@@ -162,10 +168,10 @@ async def get_export(name: CutName, file: ExportName, principal: Analyst, uow: U
         "Content-Disposition": f'attachment; filename="{name}-{file}"'})
 
 
-async def _analysis_file(uow: UoW, name: str, path: str, population: str) -> CutFile:
+async def _analysis_file(uow: UoW, name: str, path: str, unavailable: str) -> CutFile:
     cut = await data_cuts.cut(uow, name)
     if path not in cut.files:
-        why = await data_cuts.cut_file(uow, name, f"analysis/pfs-{population}.unavailable")
+        why = await data_cuts.cut_file(uow, name, unavailable)
         raise Invalid(why.content.decode(), title="Analysis not possible")
     return await data_cuts.cut_file(uow, name, path)
 
@@ -175,9 +181,11 @@ async def _analysis_file(uow: UoW, name: str, path: str, population: str) -> Cut
                 "schema": {"$ref": "#/components/schemas/PfsAnalysisReport"}}}}},
             summary="The primary PFS analysis of the cut, as frozen")
 async def get_analysis(name: CutName, principal: Analyst, uow: UoW,
-                       population: PopulationQuery = "itt") -> Response:
-    return _served(await _analysis_file(uow, name, f"analysis/pfs-{population}.json",
-                                        population))
+                       population: PopulationQuery = "itt", strata: StrataQuery = None,
+                       ) -> Response:
+    chosen = strata_in_force(uow, strata)
+    stem = f"analysis/pfs-{population}-{chosen}"
+    return _served(await _analysis_file(uow, name, f"{stem}.json", f"{stem}.unavailable"))
 
 
 @router.get("/{name}/analysis/pfs/km.{fmt}", response_class=Response,
@@ -185,5 +193,6 @@ async def get_analysis(name: CutName, principal: Analyst, uow: UoW,
             summary="The cut's Kaplan-Meier figure (PNG or SVG), as frozen")
 async def get_figure(name: CutName, fmt: Literal["png", "svg"], principal: Analyst, uow: UoW,
                      population: PopulationQuery = "itt") -> Response:
+    stem = f"analysis/pfs-{population}-{strata_in_force(uow, None)}"
     return _served(await _analysis_file(uow, name, f"analysis/km-{population}.{fmt}",
-                                        population))
+                                        f"{stem}.unavailable"))

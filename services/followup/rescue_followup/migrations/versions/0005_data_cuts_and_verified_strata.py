@@ -1,4 +1,4 @@
-"""Frozen data cuts and their files.
+"""Frozen data cuts and their files; the stratum as verified beside the one randomized.
 
 Revision ID: 0005
 Revises: 0004
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("followup_subject") as batch:
+        batch.add_column(sa.Column("verified_stratum", sa.JSON(), nullable=True))
+        batch.add_column(utc_timestamp("strata_verified_at", nullable=True))
     op.create_table(
         "followup_data_cut",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -40,3 +43,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("followup_data_cut_file")
     op.drop_table("followup_data_cut")
+    with op.batch_alter_table("followup_subject") as batch:
+        batch.drop_column("strata_verified_at")
+        batch.drop_column("verified_stratum")
