@@ -7,9 +7,14 @@ from fastapi import FastAPI
 from rescue_followup.adapters.unit_of_work import SqlFollowupUnitOfWork
 from rescue_followup.entrypoints.events import HANDLERS
 from rescue_followup.entrypoints.http import analysis, consort, data_cuts, exports, subjects
+from rescue_followup.service_layer import queries
 from rescue_followup.settings import FollowupSettings
+from rescue_shared.contracts.events import FollowupQueryChanged
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION, RANDOMIZATION
+from rescue_shared.queries.http import queries_router
 from rescue_shared.service import ServiceDefinition, create_service_app
+
+QUERIES = queries_router(FollowupQueryChanged, queries.site_of, queries.run_checks)
 
 DEFINITION = ServiceDefinition(
     name="followup",
@@ -17,7 +22,7 @@ DEFINITION = ServiceDefinition(
     description="Assessments, progression and PFS, the primary analysis, the CONSORT flow.",
     migrations="rescue_followup:migrations",
     routers=[subjects.router, analysis.router, consort.router, exports.router,
-             data_cuts.router],
+             data_cuts.router, QUERIES],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name, RANDOMIZATION.name],
     handlers=HANDLERS,
     bulk_paths=["/v1/analysis/pfs", "/v1/analysis/pfs/km.png", "/v1/analysis/pfs/km.svg"],

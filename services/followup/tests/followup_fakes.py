@@ -25,6 +25,8 @@ from rescue_followup.domain.model import (
     Subject,
 )
 from rescue_shared.fakes import SnapshotUnitOfWork
+from rescue_shared.queries.fake import InMemoryDataQueries
+from rescue_shared.queries.lifecycle import DataQuery
 
 
 @dataclass
@@ -36,6 +38,7 @@ class FakeStore:
     decisions: dict[str, EligibilityDecision] = field(default_factory=dict)
     predictions: dict[str, Prediction] = field(default_factory=dict)
     parked: dict[tuple[str, str], ParkedInvalidation] = field(default_factory=dict)
+    queries: dict[str, DataQuery] = field(default_factory=dict)
 
 
 class _Repository:
@@ -163,6 +166,25 @@ class FakeParkedInvalidations(_Repository):
         self._work.parked[key] = copy.deepcopy(parked)
 
 
+class FakeQueries(_Repository):
+    """Data queries on the unit of work's copy of the store (dropped on rollback)."""
+
+    def _queries(self) -> InMemoryDataQueries:
+        return InMemoryDataQueries(self._work.queries)
+
+    async def get(self, query_id: str, *, lock: bool = False) -> DataQuery | None:
+        return await self._queries().get(query_id)
+
+    async def add(self, query: DataQuery) -> None:
+        await self._queries().add(query)
+
+    async def save(self, query: DataQuery) -> None:
+        await self._queries().save(query)
+
+    async def find(self, **filters: Any) -> list[DataQuery]:
+        return await self._queries().find(**filters)
+
+
 class FakeFollowupUnitOfWork(SnapshotUnitOfWork[FakeStore]):
     """`service_layer.unit_of_work.FollowupUnitOfWork` in memory, on `store`."""
 
@@ -181,6 +203,7 @@ class FakeFollowupUnitOfWork(SnapshotUnitOfWork[FakeStore]):
         self.decisions = FakeEligibilityDecisions(self)
         self.predictions = FakePredictions(self)
         self.parked_invalidations = FakeParkedInvalidations(self)
+        self.queries = FakeQueries(self)
 
     async def rollback(self) -> None:
         await super().rollback()

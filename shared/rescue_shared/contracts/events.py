@@ -128,3 +128,36 @@ class SubjectWithdrawn(Payload):
 
     withdrawal_date: date
     reason: str
+
+
+class DataQueryChanged(Payload):
+    """A data query was opened, answered, closed or re-opened (one event per step; the service
+    that owns the data emits it on its topic as `<service>.query_changed`)."""
+
+    query_id: str
+    action: Literal["open", "answer", "close", "reopen"]
+    state: Literal["open", "answered", "closed"]
+    check: str = Field(description="The automatic check's code, or `manual`.")
+    field: str
+    record_id: str | None = None
+    message: str
+    actor: str
+    at: datetime
+    text: str
+    correction_ref: str | None = None
+
+
+class EligibilityQueryChanged(DataQueryChanged):
+    """eligibility.query_changed"""
+
+
+class PredictionQueryChanged(DataQueryChanged):
+    """prediction.query_changed"""
+
+
+class RandomizationQueryChanged(DataQueryChanged):
+    """randomization.query_changed"""
+
+
+class FollowupQueryChanged(DataQueryChanged):
+    """followup.query_changed"""

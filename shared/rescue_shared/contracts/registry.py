@@ -73,6 +73,16 @@ EVENT_TYPES: tuple[EventType, ...] = (
               "A PFS event (progression or death) was derived."),
     EventType("followup.subject_withdrawn", 1, FOLLOWUP, events.SubjectWithdrawn,
               "A subject withdrew from follow-up."),
+    EventType("eligibility.query_changed", 1, ELIGIBILITY, events.EligibilityQueryChanged,
+              "A data query on eligibility's records was opened, answered, closed or re-opened."),
+    EventType("prediction.query_changed", 1, PREDICTION, events.PredictionQueryChanged,
+              "A data query on prediction's records was opened, answered, closed or re-opened."),
+    EventType("randomization.query_changed", 1, RANDOMIZATION,
+              events.RandomizationQueryChanged,
+              "A data query on randomization's records was opened, answered, closed or "
+              "re-opened."),
+    EventType("followup.query_changed", 1, FOLLOWUP, events.FollowupQueryChanged,
+              "A data query on follow-up's records was opened, answered, closed or re-opened."),
 )
 
 _BY_KEY = {(e.name, e.schema_version): e for e in EVENT_TYPES}

@@ -17,6 +17,7 @@ from rescue_followup.adapters.repositories import (
 from rescue_followup.domain.protocol import FollowupProtocol
 from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.protocols import ProtocolFiles
+from rescue_shared.queries.sql import SqlDataQueries
 
 
 class SqlFollowupUnitOfWork(UnitOfWork):
@@ -30,6 +31,7 @@ class SqlFollowupUnitOfWork(UnitOfWork):
     predictions: SqlPredictions
     parked_invalidations: SqlParkedInvalidations
     data_cuts: SqlDataCuts
+    queries: SqlDataQueries
     protocols: ProtocolFiles[FollowupProtocol] = PROTOCOL_FILES
 
     def open_repositories(self) -> None:
@@ -41,6 +43,7 @@ class SqlFollowupUnitOfWork(UnitOfWork):
         self.predictions = SqlPredictions(self.session)
         self.parked_invalidations = SqlParkedInvalidations(self.session)
         self.data_cuts = SqlDataCuts(self.session)
+        self.queries = SqlDataQueries(self.session)
 
     @property
     def protocol_version(self) -> str:

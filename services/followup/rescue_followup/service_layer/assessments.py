@@ -22,6 +22,7 @@ from rescue_followup.domain.records import (
     current_records,
     derive_subject_pfs,
 )
+from rescue_followup.service_layer import queries
 from rescue_followup.service_layer.access import visible_subject
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
 from rescue_shared.auth.tokens import Principal
@@ -121,6 +122,8 @@ async def record_assessment(
     for announcement in changed_announcements(subject, current_records(records), pfs):
         uow.emit(announcement, site_id=subject.site_id, subject_id=subject.subject_id,
                  causation_id=record.id)
+    await queries.check_subject(uow, subject, records,
+                                correction_ref=record.id if replaced else None)
     await uow.subjects.save(subject)
     await uow.records.add(record)
     await uow.commit()

@@ -19,6 +19,7 @@ from rescue_followup.service_layer.repositories import (
     Subjects,
     Visits,
 )
+from rescue_shared.queries.use_cases import DataQueries
 from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
@@ -48,6 +49,9 @@ class FollowupUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def data_cuts(self) -> DataCuts: ...
+
+    @property
+    def queries(self) -> DataQueries: ...
 
     @property
     def protocols(self) -> ProtocolSource: ...
