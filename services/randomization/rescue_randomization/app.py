@@ -14,9 +14,14 @@ from rescue_randomization.entrypoints.http import (
     strata,
     trial,
 )
+from rescue_randomization.service_layer import queries
 from rescue_randomization.settings import RandomizationSettings
+from rescue_shared.contracts.events import RandomizationQueryChanged
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION
+from rescue_shared.queries.http import queries_router
 from rescue_shared.service import ServiceDefinition, create_service_app
+
+QUERIES = queries_router(RandomizationQueryChanged, queries.site_of, queries.run_checks)
 
 DEFINITION = ServiceDefinition(
     name="randomization",
@@ -24,7 +29,7 @@ DEFINITION = ServiceDefinition(
     description="Concealed, stratified 1:1 allocation with a tamper-evident audit trail.",
     migrations="rescue_randomization:migrations",
     routers=[candidates.router, randomizations.router, strata.router, balance.router, audit.router,
-             trial.router],
+             trial.router, QUERIES],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name],
     handlers=HANDLERS,
     unit_of_work=SqlRandomizationUnitOfWork,

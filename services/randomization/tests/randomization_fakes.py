@@ -38,6 +38,7 @@ from rescue_shared.auth.tokens import Principal
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.fakes import FakeUnitOfWork
 from rescue_shared.protocols import ProtocolFiles
+from rescue_shared.queries.fake import InMemoryDataQueries
 
 R = TypeVar("R")
 
@@ -49,7 +50,7 @@ class FakeStore:
     tables: dict[str, dict[Any, Any]] = field(default_factory=lambda: {
         "audit_head": {1: AuditHeadRecord(hash=GENESIS_HASH)}, "audit_entries": {},
         "trials": {}, "candidates": {}, "predictions": {}, "pending_decisions": {},
-        "counters": {}, "allocations": {}, "strata_verifications": {}})
+        "counters": {}, "allocations": {}, "strata_verifications": {}, "queries": {}})
 
 
 @dataclass
@@ -283,6 +284,7 @@ class FakeRandomizationUnitOfWork(FakeUnitOfWork):
         self.counters = FakeStratumCounters(self._work)
         self.allocations = FakeAllocations(self._work)
         self.strata_verifications = FakeStrataVerifications(self._work)
+        self.queries = InMemoryDataQueries(self._work.tables["queries"])
 
     async def commit(self) -> None:
         self.store.tables = _merged(self.store.tables, self._work)

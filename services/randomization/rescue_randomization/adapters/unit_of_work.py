@@ -20,6 +20,7 @@ from rescue_randomization.domain.protocol import RandomizationProtocol
 from rescue_randomization.service_layer.unit_of_work import CommitConflict
 from rescue_shared.db.unit_of_work import UnitOfWork
 from rescue_shared.protocols import ProtocolFiles
+from rescue_shared.queries.sql import SqlDataQueries
 
 
 class SqlRandomizationUnitOfWork(UnitOfWork):
@@ -33,6 +34,7 @@ class SqlRandomizationUnitOfWork(UnitOfWork):
     counters: SqlStratumCounters
     allocations: SqlAllocations
     strata_verifications: SqlStrataVerifications
+    queries: SqlDataQueries
     protocols: ProtocolFiles[RandomizationProtocol] = PROTOCOL_FILES
 
     def open_repositories(self) -> None:
@@ -44,6 +46,7 @@ class SqlRandomizationUnitOfWork(UnitOfWork):
         self.counters = SqlStratumCounters(self.session)
         self.allocations = SqlAllocations(self.session)
         self.strata_verifications = SqlStrataVerifications(self.session)
+        self.queries = SqlDataQueries(self.session)
 
     async def commit(self) -> None:
         try:

@@ -34,7 +34,7 @@ from rescue_randomization.domain.records import (
     PendingDecisionRecord,
     PredictionRecord,
 )
-from rescue_randomization.service_layer import audit
+from rescue_randomization.service_layer import audit, queries
 from rescue_randomization.service_layer.clock import now
 from rescue_randomization.service_layer.unit_of_work import RandomizationUnitOfWork
 from rescue_shared.contracts.events import (
@@ -106,6 +106,7 @@ async def record_screening(uow: RandomizationUnitOfWork, screening: SubjectScree
     candidate.eligibility_decided_at = None
     candidate.screenings_seen += 1
     await (uow.candidates.save(candidate) if known else uow.candidates.add(candidate))
+    await queries.check_subject(uow, origin.subject_id)
     if screening.outcome != "eligible":
         await _finding_if_randomized(uow, head, origin.subject_id, origin.event_type,
                                      origin.event_id, origin.producer,

@@ -19,6 +19,7 @@ from rescue_randomization.service_layer.repositories import (
     StratumCounters,
     Trials,
 )
+from rescue_shared.queries.use_cases import DataQueries
 from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
@@ -52,6 +53,9 @@ class RandomizationUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def strata_verifications(self) -> StrataVerifications: ...
+
+    @property
+    def queries(self) -> DataQueries: ...
 
     @property
     def protocols(self) -> ProtocolSource: ...
