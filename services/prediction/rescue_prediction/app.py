@@ -14,9 +14,14 @@ from rescue_prediction.entrypoints.http import (
     quarantine,
     subjects,
 )
+from rescue_prediction.service_layer import queries
 from rescue_prediction.settings import PredictionSettings
+from rescue_shared.contracts.events import PredictionQueryChanged
 from rescue_shared.contracts.registry import ELIGIBILITY
+from rescue_shared.queries.http import queries_router
 from rescue_shared.service import ServiceDefinition, create_service_app
+
+QUERIES = queries_router(PredictionQueryChanged, queries.site_of)
 
 DEFINITION = ServiceDefinition(
     name="prediction",
@@ -24,7 +29,7 @@ DEFINITION = ServiceDefinition(
     description="CA-125 kinetics (KELIM) and the complete-resection prediction.",
     migrations="rescue_prediction:migrations",
     routers=[subjects.router, corrections.router, fhir.router, calculators.router,
-             figures.router, quarantine.router],
+             figures.router, quarantine.router, QUERIES],
     consumed_topics=[ELIGIBILITY.name],
     handlers=HANDLERS,
     bulk_paths=["/v1/kelim/batch", "/v1/fhir"],

@@ -21,6 +21,7 @@ from rescue_prediction.domain.model import (
 )
 from rescue_prediction.domain.protocol import PredictionProtocol
 from rescue_shared.fakes import FakeUnitOfWork
+from rescue_shared.queries.fake import InMemoryDataQueries
 
 
 class FakeSubjectRepository:
@@ -155,6 +156,7 @@ class FakePredictionUnitOfWork(FakeUnitOfWork):
         self.official_kelims = FakeOfficialKelimRepository()
         self.predictions = FakePredictionRepository()
         self.quarantine = FakeQuarantineRepository()
+        self.queries = InMemoryDataQueries()
         self._protocol = load_protocol(protocol_version)
 
     @property

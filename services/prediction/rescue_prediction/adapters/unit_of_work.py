@@ -13,6 +13,7 @@ from rescue_prediction.adapters.repositories import (
 )
 from rescue_prediction.domain.protocol import PredictionProtocol
 from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.queries.sql import SqlDataQueries
 
 
 class SqlPredictionUnitOfWork(UnitOfWork):
@@ -24,6 +25,7 @@ class SqlPredictionUnitOfWork(UnitOfWork):
     official_kelims: SqlOfficialKelimRepository
     predictions: SqlPredictionRepository
     quarantine: SqlQuarantineRepository
+    queries: SqlDataQueries
 
     def open_repositories(self) -> None:
         self.subjects = SqlSubjectRepository(self.session)
@@ -32,6 +34,7 @@ class SqlPredictionUnitOfWork(UnitOfWork):
         self.official_kelims = SqlOfficialKelimRepository(self.session)
         self.predictions = SqlPredictionRepository(self.session)
         self.quarantine = SqlQuarantineRepository(self.session)
+        self.queries = SqlDataQueries(self.session)
 
     @property
     def protocol(self) -> PredictionProtocol:

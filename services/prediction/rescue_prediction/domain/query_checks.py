@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from rescue_prediction.domain.gcig import assess_gcig_response
+from rescue_prediction.domain.protocol import GcigOptions
 from rescue_prediction.domain.units import NormalisedCa125
 from rescue_shared.queries.lifecycle import Finding
 
@@ -17,13 +18,14 @@ SCREENING_FACT = "nact_response_gcig_ca125"
 
 def gcig_response_disagreement(
     subject_id: str, screening_facts: Mapping[str, Any], values: Sequence[NormalisedCa125],
-    chemotherapy_start: date, *, uln_u_ml: float = 35.0,
+    chemotherapy_start: date, gcig: GcigOptions | None = None,
 ) -> Finding | None:
     """The screening says "GCIG CA-125 response: yes" while the CA-125 values received show no
     confirmed fall of 50 % from an evaluable baseline (GCIG, Rustin 2011)."""
     if screening_facts.get(SCREENING_FACT) is not True or not values:
         return None
-    result = assess_gcig_response(values, chemotherapy_start, uln_u_ml=uln_u_ml)
+    result = (assess_gcig_response(values, chemotherapy_start) if gcig is None
+              else assess_gcig_response(values, chemotherapy_start, **gcig))
     if result.status != "no_response":
         return None
     return Finding(GCIG_RESPONSE_VS_CA125, subject_id, SCREENING_FACT,

@@ -19,6 +19,7 @@ from rescue_prediction.domain.model import (
     Subject,
 )
 from rescue_prediction.domain.prediction import changes_materially, compute_prediction
+from rescue_prediction.service_layer import queries
 from rescue_prediction.service_layer.access import Caller, now, visible_subject
 from rescue_prediction.service_layer.unit_of_work import PredictionUnitOfWork
 from rescue_shared.contracts.events import PredictionCompleted
@@ -39,6 +40,7 @@ async def recompute_prediction(
     """
     if subject.awaiting_screening:
         return None, False
+    await queries.check_subject(uow, subject, series)
     body = compute_prediction(
         clinical_facts=subject.clinical_facts, screening_id=subject.latest_screening_id,
         start=subject.chemotherapy_start_date, series=series,

@@ -13,6 +13,7 @@ from rescue_prediction.service_layer.repositories import (
     QuarantineRepository,
     SubjectRepository,
 )
+from rescue_shared.queries.use_cases import DataQueries
 from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
@@ -36,6 +37,9 @@ class PredictionUnitOfWork(UnitOfWorkPort, Protocol):
 
     @property
     def quarantine(self) -> QuarantineRepository: ...
+
+    @property
+    def queries(self) -> DataQueries: ...
 
     @property
     def protocol(self) -> PredictionProtocol:
