@@ -4,11 +4,11 @@ response closes it, linking nothing but stating why (both engines)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from conftest import AGO_POSITIVE_FACTS, Screen
 
 from rescue_shared.testing import RunningService, auth
 
@@ -16,7 +16,12 @@ pytestmark = pytest.mark.integration
 START = "2026-03-02"
 SITE_USER = auth("S01", "site_user")
 MONITOR = auth(None, "monitor")
-CLAIMS_RESPONSE = AGO_POSITIVE_FACTS | {"nact_response_gcig_ca125": True}
+# An AGO-positive candidate (as in conftest) whose screening reports a GCIG CA-125 response.
+CLAIMS_RESPONSE: dict[str, Any] = {
+    "ecog": 0, "ascites_ml": 0, "residual_disease_primary_surgery": "none",
+    "figo_stage_initial": "IIIC", "platinum_free_interval_months": 14.0,
+    "ca125_at_recurrence_u_ml": 300.0, "age_years": 57, "nact_response_gcig_ca125": True}
+Screen = Callable[..., Awaitable[None]]
 
 
 def day(n: int) -> str:
