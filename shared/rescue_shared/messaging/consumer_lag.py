@@ -7,9 +7,11 @@ refreshed after each fetch and after each applied message, without a call to the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import Gauge
 
@@ -17,7 +19,8 @@ from prometheus_client import Gauge
 class ConsumerLag:
     def __init__(self, gauge: Gauge) -> None:
         self._gauge = gauge
-        self._tracked: set[TopicPartition] = set()
+        # The next offset to apply per partition: it moves only when records come.
+        self._next_offset: dict[TopicPartition, int] = {}
 
     async def after_fetch(
         self, consumer: AIOKafkaConsumer,
@@ -29,7 +32,15 @@ class ConsumerLag:
             if highwater is None:  # not fetched yet: unknown, rather than a made-up 0
                 continue
             records = batches.get(tp)
-            next_offset = records[0].offset if records else await consumer.position(tp)
+            if records:
+                next_offset = records[0].offset
+            elif (known := self._next_offset.get(tp)) is not None:
+                next_offset = known
+            else:  # first look since the assignment (bounded: never hold up consumption)
+                try:
+                    next_offset = await asyncio.wait_for(consumer.position(tp), timeout=1.0)
+                except (TimeoutError, IllegalStateError):  # slow, or revoked meanwhile
+                    continue
             self._set(tp, highwater, next_offset)
 
     def applied(self, consumer: AIOKafkaConsumer, record: ConsumerRecord[bytes, bytes]) -> None:
@@ -41,11 +52,10 @@ class ConsumerLag:
     def forget(self, partitions: Iterable[TopicPartition] | None = None) -> None:
         """Drop the partitions (all when None) no longer assigned here: another member reports
         them now."""
-        for tp in list(self._tracked if partitions is None else partitions):
-            if tp in self._tracked:
-                self._tracked.discard(tp)
+        for tp in list(self._next_offset if partitions is None else partitions):
+            if self._next_offset.pop(tp, None) is not None:
                 self._gauge.remove(tp.topic, str(tp.partition))
 
     def _set(self, tp: TopicPartition, highwater: int, next_offset: int) -> None:
-        self._tracked.add(tp)
+        self._next_offset[tp] = next_offset
         self._gauge.labels(tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
