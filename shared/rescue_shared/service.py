@@ -83,8 +83,6 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         relay: OutboxRelay | None = None
         relay_task = consumer_task = None
         app.state.consumer = None
-        backlog = OutboxBacklogMonitor(database, metrics, settings.outbox_sweep_seconds)
-        backlog_task = asyncio.create_task(backlog.run(), name=f"{definition.name}-outbox-backlog")
         if settings.messaging_enabled:
             relay = OutboxRelay(database, settings, metrics, tracer)
             relay_task = asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")
@@ -97,6 +95,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
                 app.state.consumer = consumer
                 consumer_task = asyncio.create_task(consumer.run(),
                                                     name=f"{definition.name}-consumer")
+        backlog = OutboxBacklogMonitor(database, metrics, settings.outbox_sweep_seconds)
+        backlog_task = asyncio.create_task(backlog.run(), name=f"{definition.name}-outbox-backlog")
         try:
             yield
         finally:
@@ -118,7 +118,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.state.tracer_provider = tracer_provider
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
-    # Outermost last: correlation id → last-resort errors → body cap → idempotency → routes.
+    # Outermost last: correlation id and server span → last-resort errors → body cap →
+    # idempotency → routes.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes,
                        bulk_limit=settings.max_bulk_request_body_bytes,
