@@ -69,7 +69,7 @@ async def _stop_task(task: asyncio.Task[None] | None,
 
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     metrics = ServiceMetrics()
-    tracer_provider = build_tracer_provider(settings.service_name)
+    tracer_provider = build_tracer_provider(settings)
     tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME)
     if settings.jwt_algorithm == "HS256" and settings.jwt_secret == LOCAL_DEV_JWT_SECRET:
         log.warning("JWT_SECRET is the public local-development secret: set your own outside a "

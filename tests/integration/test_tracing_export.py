@@ -21,7 +21,8 @@ from sqlmodel import select
 from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.settings import EligibilitySettings
 from rescue_shared.db.platform_tables import OutboxMessage
-from rescue_shared.observability.tracing import otlp_export_configured
+from rescue_shared.observability.tracing import otlp_traces_endpoint
+from rescue_shared.settings import ServiceSettings
 from rescue_shared.testing import auth, run_service, settings_for
 
 pytestmark = pytest.mark.integration
@@ -130,13 +131,24 @@ async def test_nothing_is_sent_when_the_exporter_is_none(
     assert json.loads(row.headers)["traceparent"].startswith(f"00-{CALLER_TRACE}-")
 
 
-@pytest.mark.parametrize(("environ", "exported"), [
-    ({}, False),
-    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
-    ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+@pytest.mark.parametrize(("environ", "endpoint"), [
+    ({}, None),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, "http://collector:4318/v1/traces"),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://traces.example/otlp"},
+     "https://traces.example/otlp"),
     ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_TRACES_EXPORTER": "none"},
-     False),
+     None),
 ])
-def test_export_only_when_an_endpoint_is_configured(environ: dict[str, str],
-                                                     exported: bool) -> None:
-    assert otlp_export_configured(environ) is exported
+def test_export_only_when_an_endpoint_is_configured(
+    environ: dict[str, str], endpoint: str | None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert otlp_traces_endpoint(ServiceSettings(service_name="eligibility")) == endpoint
+
+
+def test_an_unknown_exporter_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    with pytest.raises(ValueError, match="otel_traces_exporter"):
+        ServiceSettings(service_name="eligibility")

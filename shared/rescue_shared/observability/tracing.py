@@ -1,16 +1,16 @@
 """OpenTelemetry traces: one tracer provider per service, W3C trace context across the outbox and
 Kafka, so that one trace follows a request to every consumer of the events it caused.
 
-Export follows the standard OTEL_* variables: spans go out over OTLP/HTTP only when
-OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set and
-OTEL_TRACES_EXPORTER is not `none`; otherwise spans are kept nowhere, yet every request still gets
-a trace id (in the logs) and the context still travels with the events.
+Export follows the standard OTEL_* variables (the three that decide it are settings fields):
+spans go out over OTLP/HTTP only when OTEL_EXPORTER_OTLP_ENDPOINT (or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set and OTEL_TRACES_EXPORTER is not `none`; otherwise spans
+are kept nowhere, yet every request still gets a trace id (in the logs) and the context still
+travels with the events.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from rescue_shared.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -28,32 +30,36 @@ _W3C = TraceContextTextMapPropagator()
 TRACE_HEADERS = frozenset(_W3C.fields)
 
 
-def otlp_export_configured(environ: Mapping[str, str]) -> bool:
-    """Whether the standard variables ask for spans to be sent to an OTLP collector."""
-    if environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
-        return False
-    return bool(environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-                or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+def otlp_traces_endpoint(settings: ServiceSettings) -> str | None:
+    """Where spans are to be sent (the OTLP/HTTP traces URL), or None: no export."""
+    if settings.otel_traces_exporter == "none":
+        return None
+    if settings.otel_exporter_otlp_traces_endpoint:
+        return settings.otel_exporter_otlp_traces_endpoint
+    if settings.otel_exporter_otlp_endpoint:
+        return settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+    return None
 
 
-def build_tracer_provider(service_name: str) -> TracerProvider:
+def build_tracer_provider(settings: ServiceSettings) -> TracerProvider:
     """The service's tracer provider (service.name = the service); its owner shuts it down.
 
     The OTLP exporter (protobuf, requests) is imported only when export is configured.
     Sampling (OTEL_TRACES_SAMPLER), extra resource attributes (OTEL_RESOURCE_ATTRIBUTES) and the
-    exporter's endpoint, headers and timeout are read by the SDK from the environment.
+    exporter's headers, timeout and compression are read by the SDK from the environment.
     """
     from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_NAMESPACE, Resource
     from opentelemetry.sdk.trace import TracerProvider
 
-    resource = Resource.create({SERVICE_NAME: service_name, SERVICE_NAMESPACE: "rescue"})
+    resource = Resource.create({SERVICE_NAME: settings.service_name,
+                                SERVICE_NAMESPACE: "rescue"})
     # Not shut down at exit by the SDK: the app's lifespan does it (and tests build many).
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    if otlp_export_configured(os.environ):
+    if (endpoint := otlp_traces_endpoint(settings)) is not None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     return provider
 
 
