@@ -228,8 +228,10 @@ class EventConsumer:
             log.debug("not handled here: %s %s", envelope.event_type, envelope.event_id)
             return True
         trace.get_current_span().set_attributes({
-            "messaging.message.id": str(envelope.event_id), "rescue.event_type":
-            envelope.event_type, "rescue.correlation_id": envelope.correlation_id})
+            "messaging.message.id": str(envelope.event_id),
+            "rescue.event_type": envelope.event_type,
+            "rescue.correlation_id": envelope.correlation_id,
+        })
         token = correlation_id_var.set(envelope.correlation_id)
         try:
             return await self._apply_with_retries(record, envelope, handler)
