@@ -25,8 +25,10 @@ from rescue_shared.http.idempotency import IdempotencyMiddleware
 from rescue_shared.http.observability import RequestObservabilityMiddleware
 from rescue_shared.http.problems import install_problem_handlers
 from rescue_shared.messaging.consumer import EventConsumer, EventHandler
+from rescue_shared.messaging.outbox_backlog import OutboxBacklogMonitor
 from rescue_shared.messaging.relay import OutboxRelay
 from rescue_shared.observability.metrics import ServiceMetrics
+from rescue_shared.observability.tracing import INSTRUMENTATION_NAME, build_tracer_provider
 from rescue_shared.settings import LOCAL_DEV_JWT_SECRET, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ async def _stop_task(task: asyncio.Task[None] | None,
 
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
     metrics = ServiceMetrics()
+    tracer_provider = build_tracer_provider(settings)
+    tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME)
     if settings.jwt_algorithm == "HS256" and settings.jwt_secret == LOCAL_DEV_JWT_SECRET:
         log.warning("JWT_SECRET is the public local-development secret: set your own outside a "
                     "developer machine")
@@ -80,17 +84,19 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         relay_task = consumer_task = None
         app.state.consumer = None
         if settings.messaging_enabled:
-            relay = OutboxRelay(database, settings, metrics)
+            relay = OutboxRelay(database, settings, metrics, tracer)
             relay_task = asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")
             if definition.handlers:
                 consumer = EventConsumer(
                     database=database, settings=settings, metrics=metrics,
                     topics=list(definition.consumed_topics), handlers=definition.handlers,
-                    unit_of_work=definition.unit_of_work,
+                    unit_of_work=definition.unit_of_work, tracer=tracer,
                 )
                 app.state.consumer = consumer
                 consumer_task = asyncio.create_task(consumer.run(),
                                                     name=f"{definition.name}-consumer")
+        backlog = OutboxBacklogMonitor(database, metrics, settings.outbox_sweep_seconds)
+        backlog_task = asyncio.create_task(backlog.run(), name=f"{definition.name}-outbox-backlog")
         try:
             yield
         finally:
@@ -99,23 +105,27 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
                 await _stop_task(consumer_task, app.state.consumer.stop)
             if relay_task is not None and relay is not None:
                 await _stop_task(relay_task, relay.stop)
+            await _stop_task(backlog_task, backlog.stop)
             await app.state.broker_probe.close()
             await database.dispose()
+            await asyncio.to_thread(tracer_provider.shutdown)  # sends the spans still batched
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.unit_of_work_class = definition.unit_of_work
     app.state.metrics = metrics
+    app.state.tracer_provider = tracer_provider
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
-    # Outermost last: correlation id → last-resort errors → body cap → idempotency → routes.
+    # Outermost last: correlation id and server span → last-resort errors → body cap →
+    # idempotency → routes.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes,
                        bulk_limit=settings.max_bulk_request_body_bytes,
                        bulk_paths=definition.bulk_paths)
     app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(RequestObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(RequestObservabilityMiddleware, metrics=metrics, tracer=tracer)
     app.include_router(health.router)
     for router in definition.routers:
         app.include_router(router)

@@ -77,6 +77,14 @@ class ServiceSettings(BaseSettings):
                                          "calculators, posted data sets).")
 
     log_level: str = Field("INFO", description="Python log level.")
+    # Trace export (the standard OpenTelemetry names; the SDK reads the other OTEL_* variables).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector base URL (http://collector:4318): traces are "
+                          "exported only when this or the traces endpoint is set.")
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        None, description="Full OTLP/HTTP traces URL (http://collector:4318/v1/traces).")
+    otel_traces_exporter: Literal["otlp", "none"] = Field(
+        "otlp", description="`none` turns trace export off even with an endpoint.")
     idempotency_claim_ttl_seconds: float = Field(
         60.0, gt=0, description="After this, an unfinished Idempotency-Key claim may be retaken."
     )

@@ -17,6 +17,7 @@ from rescue_shared.contracts.registry import event_type_of
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import IdempotencyRecord, OutboxMessage, utcnow
 from rescue_shared.observability.context import current_correlation_id, idempotency_claim_var
+from rescue_shared.observability.tracing import inject_trace_context
 from rescue_shared.settings import ServiceSettings
 
 
@@ -85,6 +86,8 @@ class UnitOfWork:
             "correlation_id": envelope.correlation_id,
             "producer": envelope.producer,
         }
+        # traceparent/tracestate of the request or event being handled: the relay continues it.
+        inject_trace_context(headers)
         self.session.add(
             OutboxMessage(
                 event_id=str(envelope.event_id),

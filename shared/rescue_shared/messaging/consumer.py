@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from opentelemetry import trace
 from pydantic import BaseModel
 from sqlmodel import select
 
@@ -37,9 +39,11 @@ from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import InboxMessage
 from rescue_shared.db.transient import is_transient_database_error
 from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.messaging.consumer_lag import ConsumerLag
 from rescue_shared.messaging.kafka import build_producer, ensure_topics
 from rescue_shared.observability.context import correlation_id_var
 from rescue_shared.observability.metrics import ServiceMetrics
+from rescue_shared.observability.tracing import consuming
 from rescue_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,7 @@ class _CommitOnRevoke:
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self._runner.commit_applied()
+        self._runner.lag.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s",
@@ -103,10 +108,13 @@ class EventConsumer:
         handlers: Mapping[type[BaseModel] | str, EventHandler],
         group_id: str | None = None,
         unit_of_work: type[UnitOfWork] = UnitOfWork,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._database = database
         self._settings = settings
         self._metrics = metrics
+        self._tracer = tracer or trace.get_tracer(__name__)
+        self.lag = ConsumerLag(metrics.consumer_lag)
         self._base_topics = topics
         self._handlers = handler_map(handlers)
         self._unit_of_work = unit_of_work
@@ -171,12 +179,14 @@ class EventConsumer:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=100)
             if not self.ready.is_set() and self._consumer.assignment():
                 self.ready.set()
+            await self.lag.after_fetch(self._consumer, batches)
             for tp, records in batches.items():
                 for record in records:
                     if not await self._process(record):
                         return  # stopping while the database is away: redelivered later
                     self._pending[tp] = record.offset + 1
                     await self.commit_applied()
+                    self.lag.applied(self._consumer, record)
                     if self._stopping.is_set():
                         return
 
@@ -184,6 +194,7 @@ class EventConsumer:
         consumer, self._consumer = self._consumer, None
         producer, self._dlt_producer = self._dlt_producer, None
         self._pending = {}
+        self.lag.forget()
         if consumer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(consumer.stop(), timeout=15)
@@ -192,7 +203,14 @@ class EventConsumer:
                 await asyncio.wait_for(producer.stop(), timeout=10)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
-        """Apply, skip or dead-letter one message; False when it is left for a redelivery."""
+        """Apply, skip or dead-letter one message in a span continuing its publisher's trace;
+        False when it is left for a redelivery."""
+        with consuming(self._tracer, topic=record.topic, partition=record.partition,
+                       offset=record.offset, consumer_group=self.group_id,
+                       headers=record.headers):
+            return await self._handle(record)
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         try:
             envelope = parse_event(record.value or b"")
         except UnknownEventType as exc:
@@ -209,6 +227,11 @@ class EventConsumer:
             self._metrics.events_skipped.labels(envelope.event_type, "not_handled").inc()
             log.debug("not handled here: %s %s", envelope.event_type, envelope.event_id)
             return True
+        trace.get_current_span().set_attributes({
+            "messaging.message.id": str(envelope.event_id),
+            "rescue.event_type": envelope.event_type,
+            "rescue.correlation_id": envelope.correlation_id,
+        })
         token = correlation_id_var.set(envelope.correlation_id)
         try:
             return await self._apply_with_retries(record, envelope, handler)
@@ -226,7 +249,7 @@ class EventConsumer:
         attempt = outage = 0
         while True:
             try:
-                applied = await self._apply_once(record, envelope, handler)
+                applied = await self._apply_measured(record, envelope, handler)
                 outcome = "applied" if applied else "duplicate"
                 self._metrics.events_consumed.labels(envelope.event_type, outcome).inc()
                 return True
@@ -253,6 +276,23 @@ class EventConsumer:
                     return True
                 backoff = self._settings.consumer_retry_backoff_seconds
                 await asyncio.sleep(backoff * 2 ** (attempt - 1))
+
+    async def _apply_measured(
+        self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope[Any],
+        handler: EventHandler,
+    ) -> bool:
+        """One try at applying, in a span of its own (child of the message's) and timed."""
+        outcome = "failed"
+        started = time.perf_counter()
+        try:
+            with self._tracer.start_as_current_span(f"apply {envelope.event_type}") as span:
+                applied = await self._apply_once(record, envelope, handler)
+                outcome = "applied" if applied else "duplicate"
+                span.set_attribute("rescue.outcome", outcome)
+                return applied
+        finally:
+            self._metrics.event_handler_latency.labels(envelope.event_type, outcome).observe(
+                time.perf_counter() - started)
 
     async def _apply_once(
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope[Any],
@@ -305,6 +345,10 @@ class EventConsumer:
             timeout=self._settings.kafka_send_timeout_seconds,
         )
         self._metrics.events_dead_lettered.labels(record.topic).inc()
+        span = trace.get_current_span()
+        span.add_event("dead_lettered", {"rescue.dead_letter_topic": f"{record.topic}.DLT",
+                                         "rescue.attempts": attempts})
+        span.set_status(trace.StatusCode.ERROR, f"dead-lettered: {type(error).__name__}")
         log.error(
             "dead-lettered %s[%s]@%s after %d attempt(s): %s",
             record.topic, record.partition, record.offset, attempts, error,

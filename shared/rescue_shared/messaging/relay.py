@@ -22,6 +22,7 @@ import logging
 import random
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
 from sqlmodel import col, func, select
 
 from rescue_shared.contracts.registry import TOPICS
@@ -29,6 +30,7 @@ from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import OutboxMessage, utcnow
 from rescue_shared.messaging.kafka import build_producer, ensure_topics
 from rescue_shared.observability.metrics import ServiceMetrics
+from rescue_shared.observability.tracing import publishing
 from rescue_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -49,11 +51,13 @@ class OutboxBusy(Exception):
 
 class OutboxRelay:
     def __init__(
-        self, database: Database, settings: ServiceSettings, metrics: ServiceMetrics
+        self, database: Database, settings: ServiceSettings, metrics: ServiceMetrics,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._database = database
         self._settings = settings
         self._metrics = metrics
+        self._tracer = tracer or trace.get_tracer(__name__)
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._lock_key = advisory_lock_key(f"rescue-outbox:{settings.service_name}")
@@ -142,14 +146,14 @@ class OutboxRelay:
 
     async def _send(self, row: OutboxMessage) -> None:
         assert self._producer is not None
-        headers = [(k, v.encode()) for k, v in json.loads(row.headers).items()]
-        # The idempotent producer disables request timeouts, so bound the wait ourselves.
-        await asyncio.wait_for(
-            self._producer.send_and_wait(
-                row.topic, value=row.value.encode(), key=row.message_key.encode(), headers=headers
-            ),
-            timeout=self._settings.kafka_send_timeout_seconds,
-        )
+        with publishing(self._tracer, row.topic, json.loads(row.headers),
+                        event_type=row.event_type, event_id=row.event_id) as headers:
+            # The idempotent producer disables request timeouts, so bound the wait ourselves.
+            await asyncio.wait_for(
+                self._producer.send_and_wait(row.topic, value=row.value.encode(),
+                                             key=row.message_key.encode(), headers=headers),
+                timeout=self._settings.kafka_send_timeout_seconds,
+            )
 
     async def _ensure_producer(self) -> None:
         if self._producer is not None:

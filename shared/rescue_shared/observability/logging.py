@@ -1,4 +1,5 @@
-"""One JSON object per log line, carrying the service name and the correlation id."""
+"""One JSON object per log line, carrying the service name, the correlation id and the current
+trace and span ids (to go from a log line to its trace and back)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rescue_shared.observability.context import correlation_id_var
+from rescue_shared.observability.tracing import current_trace_ids
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -18,6 +20,7 @@ class JsonFormatter(logging.Formatter):
         self._service = service
 
     def format(self, record: logging.LogRecord) -> str:
+        trace_id, span_id = current_trace_ids()
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
@@ -25,6 +28,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "correlation_id": correlation_id_var.get(),
+            "trace_id": trace_id,
+            "span_id": span_id,
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS})
         if record.exc_info:
