@@ -179,6 +179,23 @@ async def test_a_refused_token_is_a_401_problem_that_does_not_echo_the_token(
     assert response.status_code == 200, response.text
 
 
+async def test_an_unreachable_identity_provider_is_a_503_problem(tmp_path: Path) -> None:
+    with running_identity_provider() as gone:
+        token = gone.token(keycloak_claims("rescue-monitor"))
+        url = gone.jwks_url
+    settings = settings_for(EligibilitySettings, database_url=f"sqlite+aiosqlite:///"
+                            f"{tmp_path / 'eligibility.db'}", messaging_enabled=False,
+                            **production_settings(url, jwt_jwks_timeout_seconds=2))
+    async with run_service(DEFINITION, settings) as service:
+        response = await service.client.get("/v1/screening-log",
+                                            headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["title"] == "Identity provider unavailable"
+    assert token not in response.text
+
+
 # Start-up.
 
 def _serve(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
