@@ -3,10 +3,10 @@ the caller it identifies."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import anyio.to_thread
 import jwt
 
 from rescue_shared.auth.claims import ClaimError, ClaimMapping
@@ -112,8 +112,7 @@ class TokenVerifier:
     async def authenticate(self, token: str) -> Principal:
         """`verify`, off the event loop when the JWKS must be fetched (a blocking request)."""
         if self._jwks is not None and not self._key_is_cached(self._jwks, token):
-            principal: Principal = await anyio.to_thread.run_sync(self.verify, token)
-            return principal
+            return await asyncio.to_thread(self.verify, token)
         return self.verify(token)
 
     def verify(self, token: str) -> Principal:
