@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -42,9 +43,11 @@ class IdentityProvider:
         self.jwks_url = jwks_url
         self.keys = keys
         self.fetches = 0
+        self.delay_seconds = 0.0  # a slow provider
 
     def jwks(self) -> bytes:
         self.fetches += 1
+        time.sleep(self.delay_seconds)
         return json.dumps({"keys": [key.jwk() for key in self.keys]}).encode()
 
     def rotate(self, *keys: SigningKey) -> None:

@@ -4,6 +4,7 @@ development secret."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -94,6 +95,25 @@ async def test_unknown_kids_cause_at_most_one_fetch_per_cooldown(
 
     await eventually(accepted, timeout=10, description="the new key accepted after the cooldown")
     assert provider.fetches == 2
+
+
+async def test_a_slow_key_fetch_does_not_stall_other_requests(provider: IdentityProvider) -> None:
+    provider.delay_seconds = 1.0
+    verifier = verifier_of(provider)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        await verifier.authenticate(nurse_token(provider))
+    finally:
+        ticker.cancel()
+    assert ticks >= 20  # the event loop ran on while the key set was fetched
 
 
 async def test_a_removed_key_is_refused_once_the_cached_set_expires(

@@ -8,6 +8,8 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
 from rescue_shared.auth.mint import mint_token
@@ -117,6 +119,23 @@ def test_clock_skew_within_the_leeway_is_tolerated_beyond_it_refused() -> None:
     assert verifier(jwt_leeway_seconds=30).verify(expired).roles == {"monitor"}
     with pytest.raises(TokenError, match="expired"):
         verifier(jwt_leeway_seconds=5).verify(expired)
+
+
+def test_es256_tokens_are_checked_against_a_pem_public_key() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    es256 = TokenVerifier(ServiceSettings(
+        service_name="test", rescue_env="production", jwt_algorithm="ES256",
+        jwt_public_key=pem.decode(), jwt_issuer="https://idp.example", jwt_audience="rescue-api"))
+    claims = {"sub": "x", "roles": ["monitor"], "iss": "https://idp.example",
+              "aud": "rescue-api", "exp": datetime.now(UTC) + timedelta(minutes=5)}
+    assert es256.verify(jwt.encode(claims, key, algorithm="ES256")).roles == {"monitor"}
+    with pytest.raises(TokenError):
+        es256.verify(jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()),
+                                algorithm="ES256"))
+    with pytest.raises(TokenError, match="alg value is not allowed"):  # no HS256 downgrade
+        es256.verify(jwt.encode(claims, SECRET, algorithm="HS256"))
 
 
 def test_a_caller_of_several_sites_reads_them_all_and_writes_only_at_them() -> None:
