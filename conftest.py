@@ -22,6 +22,9 @@ import pytest
 from rescue_shared.testing import fresh_postgres_database
 
 REPO = Path(__file__).resolve().parent
+# Tests sign tokens with the public local secret, which only development mode accepts (tests of
+# production mode set it themselves).
+os.environ.setdefault("RESCUE_ENV", "development")
 
 
 def _docker_available() -> bool:

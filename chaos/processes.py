@@ -136,6 +136,7 @@ def service_env(
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC_NAMESPACE": namespace,
         "KAFKA_TOPIC_PARTITIONS": str(partitions), "MIGRATE_ON_START": "true",
         "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+        "RESCUE_ENV": "development",  # the campaign's tokens use the public local secret
     })
     env.update(extra or {})
     return env

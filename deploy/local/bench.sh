@@ -5,6 +5,7 @@ set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 export KAFKA_PORT=${BENCH_KAFKA_PORT:-19292}
+export RESCUE_ENV=development  # the benchmarks' tokens use the public local secret
 trap 'bash deploy/local/kafka.sh stop --purge >/dev/null 2>&1 || true' EXIT
 bootstrap=$(bash deploy/local/kafka.sh start | tail -n 1)
 bootstrap=${bootstrap#KAFKA_BOOTSTRAP_SERVERS=}

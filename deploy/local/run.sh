@@ -22,6 +22,8 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# A developer machine: the services accept tokens of `make token` (the public local secret).
+export RESCUE_ENV=development
 bootstrap=$(bash deploy/local/kafka.sh start | tail -n 1)
 export "${bootstrap?}"
 

@@ -6,6 +6,8 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 TEST_KAFKA_PORT=${TEST_KAFKA_PORT:-19092}
 # The broker that the outage test stops and restarts (tests/e2e/conftest.py).
+# The tests' tokens are signed with the public local secret: development mode.
+export RESCUE_ENV=development
 export RESCUE_RESTARTABLE_KAFKA_PORT=${RESCUE_RESTARTABLE_KAFKA_PORT:-$((TEST_KAFKA_PORT + 100))}
 
 cleanup() {

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Callable
 
 import uvicorn
+from pydantic import ValidationError
 
 from rescue_shared.db.migrations import upgrade_to_head
 from rescue_shared.observability.logging import configure_logging
@@ -19,7 +21,15 @@ def run_cli(definition: ServiceDefinition, load_settings: Callable[[], ServiceSe
                                      description=definition.title)
     parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
     args = parser.parse_args()
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        # One line per broken rule, without the values (one may be a secret); exit status 2.
+        problems = "\n".join(f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+                             for e in exc.errors(include_input=False, include_url=False))
+        print(f"rescue-{definition.name}: refusing to start, invalid configuration:\n"
+              f"{problems}", file=sys.stderr)
+        raise SystemExit(2) from None
     configure_logging(settings.service_name, settings.log_level)
     if args.command == "migrate" or settings.migrate_on_start:
         asyncio.run(upgrade_to_head(settings.database_url, definition.migrations))

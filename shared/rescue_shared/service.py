@@ -72,8 +72,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     tracer_provider = build_tracer_provider(settings)
     tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME)
     if settings.jwt_algorithm == "HS256" and settings.jwt_secret == LOCAL_DEV_JWT_SECRET:
-        log.warning("JWT_SECRET is the public local-development secret: set your own outside a "
-                    "developer machine")
+        # Only reachable with RESCUE_ENV=development: the settings refuse it anywhere else.
+        log.warning("development mode: tokens signed with the public local-development secret "
+                    "are accepted")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

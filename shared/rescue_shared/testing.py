@@ -91,7 +91,8 @@ async def run_service(
 
 def settings_for(settings_cls: type[ServiceSettings], **values: Any) -> ServiceSettings:
     """Settings of a service under test (fast retries, explicit values over the environment)."""
-    defaults: dict[str, Any] = {"consumer_retry_backoff_seconds": 0.05, "outbox_sweep_seconds": 0.5}
+    defaults: dict[str, Any] = {"consumer_retry_backoff_seconds": 0.05, "outbox_sweep_seconds": 0.5,
+                                "rescue_env": "development"}  # tokens: the public local secret
     return settings_cls(**{**defaults, **values})
 
 

@@ -55,9 +55,9 @@ class FakeScreenings(_Repository):
     async def of_subject(self, subject_id: str) -> list[Screening]:
         return _made([s for s in self._work.screenings.values() if s.subject_id == subject_id])
 
-    async def all(self, site_id: str | None = None) -> list[Screening]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Screening]:
         return _made([s for s in self._work.screenings.values()
-                      if site_id is None or s.site_id == site_id])
+                      if sites is None or s.site_id in sites])
 
 
 class FakeSubjects(_Repository):

@@ -70,9 +70,9 @@ class FakeSubjects(_Repository):
             raise LookupError(f"subject {subject.subject_id} is not registered")
         self._work.subjects[subject.subject_id] = copy.deepcopy(subject)
 
-    async def all(self, site_id: str | None = None) -> list[Subject]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Subject]:
         return [copy.deepcopy(s) for _, s in sorted(self._work.subjects.items())
-                if site_id is None or s.site_id == site_id]
+                if sites is None or s.site_id in sites]
 
 
 def _made(records: list[Record]) -> list[Record]:
@@ -89,10 +89,10 @@ class FakeRecords(_Repository):
             raise ValueError(f"record {record.supersedes_id} is superseded already")
         self._work.records.append(copy.deepcopy(record))
 
-    async def by_subject(self, site_id: str | None = None) -> dict[str, list[Record]]:
+    async def by_subject(self, sites: frozenset[str] | None = None) -> dict[str, list[Record]]:
         grouped: dict[str, list[Record]] = {}
         for record in _made(self._work.records):
-            if site_id is None or record.site_id == site_id:
+            if sites is None or record.site_id in sites:
                 grouped.setdefault(record.subject_id, []).append(copy.deepcopy(record))
         return grouped
 
@@ -105,12 +105,14 @@ class FakeVisits(_Repository):
         return sorted((v for v in self._work.visits if v.subject_id == subject_id),
                       key=lambda v: v.number)
 
-    async def by_subject(self, site_id: str | None = None) -> dict[str, list[PlannedVisit]]:
+    async def by_subject(
+        self, sites: frozenset[str] | None = None
+    ) -> dict[str, list[PlannedVisit]]:
         subjects = self._work.subjects
         grouped: dict[str, list[PlannedVisit]] = {}
         for visit in sorted(self._work.visits, key=lambda v: (v.subject_id, v.number)):
             subject = subjects.get(visit.subject_id)
-            if subject is not None and (site_id is None or subject.site_id == site_id):
+            if subject is not None and (sites is None or subject.site_id in sites):
                 grouped.setdefault(visit.subject_id, []).append(visit)
         return grouped
 
@@ -119,9 +121,9 @@ class FakeScreenings(_Repository):
     async def add(self, screening: Screening) -> None:
         self._work.screenings.append(copy.deepcopy(screening))
 
-    async def all(self, site_id: str | None = None) -> list[Screening]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Screening]:
         return [copy.deepcopy(s) for s in self._work.screenings
-                if site_id is None or s.site_id == site_id]
+                if sites is None or s.site_id in sites]
 
 
 class FakeEligibilityDecisions(_Repository):
@@ -131,9 +133,9 @@ class FakeEligibilityDecisions(_Repository):
     async def save(self, decision: EligibilityDecision) -> None:
         self._work.decisions[decision.subject_id] = copy.deepcopy(decision)
 
-    async def all(self, site_id: str | None = None) -> list[EligibilityDecision]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[EligibilityDecision]:
         return [copy.deepcopy(d) for d in self._work.decisions.values()
-                if site_id is None or d.site_id == site_id]
+                if sites is None or d.site_id in sites]
 
 
 class FakePredictions(_Repository):
@@ -143,9 +145,9 @@ class FakePredictions(_Repository):
     async def save(self, prediction: Prediction) -> None:
         self._work.predictions[prediction.subject_id] = copy.deepcopy(prediction)
 
-    async def all(self, site_id: str | None = None) -> list[Prediction]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Prediction]:
         return [copy.deepcopy(p) for p in self._work.predictions.values()
-                if site_id is None or p.site_id == site_id]
+                if sites is None or p.site_id in sites]
 
 
 class FakeParkedInvalidations(_Repository):

@@ -5,11 +5,12 @@ from rescue_shared.auth.dependencies import (
     CurrentPrincipal,
     require_roles,
 )
-from rescue_shared.auth.tokens import Principal, TokenError, TokenVerifier
+from rescue_shared.auth.tokens import KeysUnavailable, Principal, TokenError, TokenVerifier
 
 __all__ = [
     "AnyTrialRole",
     "CurrentPrincipal",
+    "KeysUnavailable",
     "Principal",
     "TokenError",
     "TokenVerifier",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from rescue_shared.auth.tokens import ROLES, Principal, TokenError
+from rescue_shared.auth.tokens import ROLES, KeysUnavailable, Principal, TokenError
 from rescue_shared.http.problems import Problem
 
 _bearer = HTTPBearer(auto_error=False)
@@ -22,12 +22,17 @@ async def current_principal(
         raise Problem(401, "Authentication required", "send 'Authorization: Bearer <token>'",
                       headers={"WWW-Authenticate": "Bearer"})
     try:
-        principal: Principal = request.app.state.token_verifier.verify(credentials.credentials)
+        principal: Principal = await request.app.state.token_verifier.authenticate(
+            credentials.credentials)
         return principal
     except TokenError as exc:
         raise Problem(401, "Invalid token", str(exc),
                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
-
+    except KeysUnavailable as exc:
+        # The provider's fault, not the caller's: retry later, keep the token.
+        raise Problem(503, "Identity provider unavailable",
+                      "the identity provider's signing keys cannot be fetched; retry later",
+                      headers={"Retry-After": "5"}) from exc
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 

@@ -17,7 +17,7 @@ from rescue_shared.settings import LOCAL_DEV_JWT_SECRET
 
 
 def mint_token(
-    *, sub: str, site_id: str | None, roles: list[str], secret: str,
+    *, sub: str, site_id: str | list[str] | None, roles: list[str], secret: str,
     ttl: timedelta = timedelta(hours=8), issuer: str | None = None, audience: str | None = None,
     now: datetime | None = None,
 ) -> str:
@@ -38,15 +38,17 @@ def main(argv: list[str] | None = None) -> None:
     import os
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--site", default=None, help="site_id claim (omit for trial-wide roles)")
+    parser.add_argument("--site", default=None, help="site_id claim: a site, or a comma list for "
+                        "a user of several sites (omit for trial-wide roles)")
     parser.add_argument("--roles", required=True, help="comma-separated roles")
     parser.add_argument("--sub", default=None, help="user id (default: local-<site>-user)")
     parser.add_argument("--hours", type=float, default=8.0)
     args = parser.parse_args(argv)
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    sites = [s.strip() for s in (args.site or "").split(",") if s.strip()]
     token = mint_token(
-        sub=args.sub or f"local-{args.site or 'trial'}-user",
-        site_id=args.site,
+        sub=args.sub or f"local-{'-'.join(sites) or 'trial'}-user",
+        site_id=sites[0] if len(sites) == 1 else (sites or None),
         roles=roles,
         secret=os.environ.get("JWT_SECRET", LOCAL_DEV_JWT_SECRET),
         ttl=timedelta(hours=args.hours),

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rescue_shared.auth.tokens import Principal, TokenError
+from rescue_shared.auth.tokens import KeysUnavailable, Principal, TokenError
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import IdempotencyRecord, utcnow
 from rescue_shared.db.transient import is_transient_database_error
@@ -55,7 +55,7 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         key_bytes = headers.get(HEADER)
-        caller = self._caller(scope, headers)
+        caller = await self._caller(scope, headers)
         if key_bytes is None or caller is None:
             # No key, or no valid token (the route answers 401 itself).
             await self.app(scope, receive, send)
@@ -130,15 +130,16 @@ class IdempotencyMiddleware:
                 await self._finish(database, caller, key, captured)
 
     @staticmethod
-    def _caller(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    async def _caller(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
         auth = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
         try:
-            principal: Principal = scope["app"].state.token_verifier.verify(token.strip())
+            principal: Principal = await scope["app"].state.token_verifier.authenticate(
+                token.strip())
             return principal.sub
-        except TokenError:
+        except (TokenError, KeysUnavailable):
             return None
 
     @staticmethod

@@ -56,7 +56,7 @@ def _now() -> dt.datetime:
 
 
 def _sees(caller: Principal, site_id: str) -> bool:
-    return caller.sees_all_sites or caller.site_id == site_id
+    return caller.can_access_site(site_id)
 
 
 def _announce(uow: QueriesUnitOfWork, model: Announcement, query: DataQuery) -> None:
@@ -165,12 +165,10 @@ async def list_queries(
 ) -> list[DataQuery]:
     """Queries the caller may see (site staff: their site), filtered; `min_age_days`: opened
     at least that many days ago."""
-    if caller.sees_all_sites:
-        sites = None if site_id is None else [site_id]
-    else:
-        if site_id is not None and site_id != caller.site_id:
-            return []
-        sites = [caller.site_id or ""]
+    scope = caller.site_scope
+    if site_id is not None and scope is not None and site_id not in scope:
+        return []
+    sites = scope if site_id is None else frozenset({site_id})
     before = None if min_age_days is None else _now() - dt.timedelta(days=min_age_days)
     found = await uow.queries.find(site_ids=sites, subject_id=subject_id, state=state,
                                    opened_before=before)

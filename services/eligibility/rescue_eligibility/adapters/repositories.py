@@ -79,10 +79,10 @@ class SqlScreenings:
         query = select(EligibilityScreening).where(EligibilityScreening.subject_id == subject_id)
         return [_screening(row) for row in (await self._session.exec(_oldest_first(query)))]
 
-    async def all(self, site_id: str | None = None) -> list[Screening]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Screening]:
         query = select(EligibilityScreening)
-        if site_id is not None:
-            query = query.where(EligibilityScreening.site_id == site_id)
+        if sites is not None:
+            query = query.where(col(EligibilityScreening.site_id).in_(sites))
         return [_screening(row) for row in (await self._session.exec(_oldest_first(query)))]
 
 

@@ -29,8 +29,8 @@ class Screenings(Protocol):
     async def of_subject(self, subject_id: str) -> list[Screening]:
         """The subject's screenings in the order they were made (creation time, then id)."""
 
-    async def all(self, site_id: str | None = None) -> list[Screening]:
-        """Every screening (of one site when given) in the order they were made."""
+    async def all(self, sites: frozenset[str] | None = None) -> list[Screening]:
+        """Every screening (of these sites when given) in the order they were made."""
 
 
 class Subjects(Protocol):

@@ -13,33 +13,32 @@ from rescue_eligibility.domain.screening_log import (
     ScreeningLog,
     build_screening_log,
 )
-from rescue_eligibility.service_layer.access import sees, site_scope
 from rescue_eligibility.service_layer.decisions import decide
 from rescue_eligibility.service_layer.subject_ids import refuse, refuse_unusable
 from rescue_eligibility.service_layer.unit_of_work import EligibilityUnitOfWork
 from rescue_shared.auth.tokens import Principal
 from rescue_shared.contracts.events import SubjectScreened
-from rescue_shared.errors import Forbidden, NotFound
+from rescue_shared.errors import NotFound
 
 
 async def screen_subject(uow: EligibilityUnitOfWork, caller: Principal, *, subject_id: str,
-                         screening_date: date, facts: ClinicalFacts) -> Screening:
+                         screening_date: date, facts: ClinicalFacts,
+                         site_id: str | None = None) -> Screening:
     """Judge the facts against every criterion of the protocol version in force, record the
     screening with `eligibility.screened`, and commit.
 
     A subject may be re-screened; her latest screening counts. If a complete-resection prediction
     is already known for her, the final decision is made at once. A subject id the site may not
-    use is refused (`subject_ids.refuse`): nothing but the refusal is recorded.
+    use is refused (`subject_ids.refuse`): nothing but the refusal is recorded. The screening
+    site is `site_id`, one of the caller's sites (required when they have several).
     """
-    site_id = caller.site_id
-    if site_id is None:
-        raise Forbidden("screening requires a token bound to a site (site_id)")
-    await refuse_unusable(uow, caller, subject_id, "screening")
+    site_id = caller.site_for_new_record(site_id)
+    await refuse_unusable(uow, caller, subject_id, "screening", site_id)
     # Concurrent first screenings of one subject queue on her row; each is a screening of her
     # history. Two sites racing for a new id: the first registers her, the other is refused.
     subject = await uow.subjects.claim(subject_id, site_id)
     if subject.site_id != site_id:
-        await refuse(uow, caller, subject_id, "screening", "another_site")
+        await refuse(uow, caller, subject_id, "screening", "another_site", site_id)
     result = evaluate(uow.protocols.load(uow.protocol_version), facts)
     screening = Screening(
         id=str(uuid.uuid4()), subject_id=subject_id, site_id=site_id,
@@ -65,7 +64,7 @@ async def get_screening(uow: EligibilityUnitOfWork, caller: Principal,
                         screening_id: str) -> Screening:
     """One screening; NotFound when unknown or another site's."""
     screening = await uow.screenings.get(screening_id)
-    if screening is None or not sees(caller, screening.site_id):
+    if screening is None or not caller.can_access_site(screening.site_id):
         raise NotFound(f"screening {screening_id} not found")
     return screening
 
@@ -75,14 +74,14 @@ async def screening_history(uow: EligibilityUnitOfWork, caller: Principal,
     """A subject's screenings, oldest first (the latest counts); NotFound when unknown or
     another site's."""
     subject = await uow.subjects.get(subject_id)
-    if subject is None or not sees(caller, subject.site_id):
+    if subject is None or not caller.can_access_site(subject.site_id):
         raise NotFound(f"subject {subject_id} not found")
     return await uow.screenings.of_subject(subject_id)
 
 
 async def screening_log(uow: EligibilityUnitOfWork, caller: Principal) -> ScreeningLog:
-    """The screening log of the caller's site; of every site for the trial team."""
-    screenings = await uow.screenings.all(site_scope(caller))
+    """The screening log of the caller's sites; of every site for the trial team."""
+    screenings = await uow.screenings.all(caller.site_scope)
     return build_screening_log(
         LoggedScreening(
             subject_id=s.subject_id, site_id=s.site_id, screening_date=s.screening_date,

@@ -30,25 +30,25 @@ def unavailable() -> Invalid:
 
 
 async def refuse(uow: EligibilityUnitOfWork, caller: Principal, subject_id: str, action: str,
-                 cause: RefusalCause) -> NoReturn:
-    """Undo what the unit of work did so far, record the attempt (committed on its own: the
-    request changes nothing else), log it, and answer as for any unusable id."""
+                 cause: RefusalCause, site_id: str) -> NoReturn:
+    """Undo what the unit of work did so far, record the attempt by `site_id` (committed on its
+    own: the request changes nothing else), log it, and answer as for any unusable id."""
     await uow.rollback()
     await uow.refusals.add(AccessRefusal(
         attempted_at=datetime.now(UTC), actor=caller.sub, actor_roles=sorted(caller.roles),
-        site_id=caller.site_id, subject_id=subject_id, action=action, cause=cause,
+        site_id=site_id, subject_id=subject_id, action=action, cause=cause,
         correlation_id=current_correlation_id()))
     await uow.commit()
     log.warning("refused subject id %s to %s of site %s (%s: %s)", subject_id, caller.sub,
-                caller.site_id, action, cause)
+                site_id, action, cause)
     raise unavailable()
 
 
 async def refuse_unusable(uow: EligibilityUnitOfWork, caller: Principal, subject_id: str,
-                          action: str) -> None:
+                          action: str, site_id: str) -> None:
     """Refuse a reserved id, or one confusable with an id in use, before her row is claimed."""
     if cause := cause_before_use(subject_id, await uow.subjects.case_twin(subject_id)):
-        await refuse(uow, caller, subject_id, action, cause)
+        await refuse(uow, caller, subject_id, action, cause, site_id)
 
 
 async def list_access_refusals(uow: EligibilityUnitOfWork, *, site_id: str | None = None,

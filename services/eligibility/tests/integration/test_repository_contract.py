@@ -57,8 +57,10 @@ async def screenings_are_stored_finalized_and_listed_in_the_order_made(
         assert await uow.screenings.get("z") is None
         assert [s.id for s in await uow.screenings.of_subject("S01-0001")] == ["a", "b"]
         assert [s.id for s in await uow.screenings.all()] == ["d", "c", "a", "b"]
-        assert [s.id for s in await uow.screenings.all("S01")] == ["d", "a", "b"]
-        assert await uow.screenings.all("") == []
+        assert [s.id for s in await uow.screenings.all(frozenset({"S01"}))] == ["d", "a", "b"]
+        assert [s.id for s in await uow.screenings.all(frozenset({"S01", "S02"}))] == [
+            "d", "c", "a", "b"]
+        assert await uow.screenings.all(frozenset()) == []
         stored.final_result = finalize(stored.result, "highly_likely_complete_resection")
         stored.prediction_id, stored.decided_at = "p-1", AT
         await uow.screenings.save(stored)

@@ -117,10 +117,10 @@ class SqlSubjects:
         _copy_onto(row, asdict(subject))
         self.session.add(row)
 
-    async def all(self, site_id: str | None = None) -> list[Subject]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Subject]:
         query = _columns(*_SUBJECT_COLUMNS).order_by(col(FollowupSubject.subject_id))
-        if site_id is not None:
-            query = query.where(col(FollowupSubject.site_id) == site_id)
+        if sites is not None:
+            query = query.where(col(FollowupSubject.site_id).in_(sites))
         return [Subject(*row) for row in (await self.session.exec(query)).all()]
 
 
@@ -136,11 +136,11 @@ class SqlRecords:
     async def add(self, record: Record) -> None:
         self.session.add(Assessment(**asdict(record)))
 
-    async def by_subject(self, site_id: str | None = None) -> dict[str, list[Record]]:
+    async def by_subject(self, sites: frozenset[str] | None = None) -> dict[str, list[Record]]:
         query = (_columns(*_RECORD_COLUMNS)
                  .order_by(col(Assessment.created_at), col(Assessment.id)))
-        if site_id is not None:
-            query = query.where(col(Assessment.site_id) == site_id)
+        if sites is not None:
+            query = query.where(col(Assessment.site_id).in_(sites))
         records: dict[str, list[Record]] = defaultdict(list)
         for row in (await self.session.exec(query)).all():
             record = Record(*row)
@@ -160,12 +160,14 @@ class SqlVisits:
                  .order_by(col(Visit.number)))
         return [PlannedVisit(*row) for row in (await self.session.exec(query)).all()]
 
-    async def by_subject(self, site_id: str | None = None) -> dict[str, list[PlannedVisit]]:
+    async def by_subject(
+        self, sites: frozenset[str] | None = None
+    ) -> dict[str, list[PlannedVisit]]:
         query = (_columns(*_VISIT_COLUMNS)
                  .join(FollowupSubject, col(FollowupSubject.subject_id) == col(Visit.subject_id))
                  .order_by(col(Visit.subject_id), col(Visit.number)))
-        if site_id is not None:
-            query = query.where(col(FollowupSubject.site_id) == site_id)
+        if sites is not None:
+            query = query.where(col(FollowupSubject.site_id).in_(sites))
         visits: dict[str, list[PlannedVisit]] = defaultdict(list)
         for row in (await self.session.exec(query)).all():
             visit = PlannedVisit(*row)
@@ -180,10 +182,10 @@ class SqlScreenings:
     async def add(self, screening: Screening) -> None:
         self.session.add(ScreeningRecord(**asdict(screening)))
 
-    async def all(self, site_id: str | None = None) -> list[Screening]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Screening]:
         query = select(ScreeningRecord).order_by(col(ScreeningRecord.id))
-        if site_id is not None:
-            query = query.where(ScreeningRecord.site_id == site_id)
+        if sites is not None:
+            query = query.where(col(ScreeningRecord.site_id).in_(sites))
         return [Screening(event_id=r.event_id, screening_id=r.screening_id,
                           subject_id=r.subject_id, site_id=r.site_id,
                           screening_date=r.screening_date, outcome=r.outcome,
@@ -214,10 +216,10 @@ class SqlEligibilityDecisions:
         _copy_onto(row, asdict(decision))
         self.session.add(row)
 
-    async def all(self, site_id: str | None = None) -> list[EligibilityDecision]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[EligibilityDecision]:
         query = select(DecisionRow)
-        if site_id is not None:
-            query = query.where(DecisionRow.site_id == site_id)
+        if sites is not None:
+            query = query.where(col(DecisionRow.site_id).in_(sites))
         return [_decision(r) for r in (await self.session.exec(query)).all()]
 
 
@@ -243,10 +245,10 @@ class SqlPredictions:
         _copy_onto(row, asdict(prediction))
         self.session.add(row)
 
-    async def all(self, site_id: str | None = None) -> list[Prediction]:
+    async def all(self, sites: frozenset[str] | None = None) -> list[Prediction]:
         query = select(PredictionRecord)
-        if site_id is not None:
-            query = query.where(PredictionRecord.site_id == site_id)
+        if sites is not None:
+            query = query.where(col(PredictionRecord.site_id).in_(sites))
         return [_prediction(r) for r in (await self.session.exec(query)).all()]
 
 

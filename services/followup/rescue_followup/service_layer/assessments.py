@@ -95,7 +95,7 @@ async def record_assessment(
     Invalid / Conflict for a record the subject's current records refuse.
     """
     subject = await visible_subject(uow, actor, subject_id, lock=True)
-    if actor.site_id != subject.site_id:
+    if not actor.works_at(subject.site_id):
         raise Forbidden("records are entered by the subject's own site")
     records = await uow.records.of_subject(subject_id)
     current = current_records(records)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from rescue_followup.domain.analysis import Population
 from rescue_followup.domain.consort import ConsortFlow, build_consort
-from rescue_followup.service_layer.access import site_scope
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
 from rescue_shared.auth.tokens import Principal
 
@@ -13,11 +12,11 @@ from rescue_shared.auth.tokens import Principal
 async def consort_flow(
     uow: FollowupUnitOfWork, actor: Principal, population: Population = "itt"
 ) -> ConsortFlow:
-    site = site_scope(actor)
-    subjects = await uow.subjects.all(site)
-    records = await uow.records.by_subject(site)
-    screenings = await uow.screenings.all(site)
-    decisions = await uow.decisions.all(site)
-    predictions = await uow.predictions.all(site)
+    sites = actor.site_scope
+    subjects = await uow.subjects.all(sites)
+    records = await uow.records.by_subject(sites)
+    screenings = await uow.screenings.all(sites)
+    decisions = await uow.decisions.all(sites)
+    predictions = await uow.predictions.all(sites)
     await uow.rollback()  # read done: computing holds no transaction
     return build_consort(screenings, decisions, predictions, subjects, records, population)

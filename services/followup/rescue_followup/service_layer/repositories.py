@@ -40,8 +40,8 @@ class Subjects(Protocol):
     async def save(self, subject: Subject) -> None:
         """Store the changes made to a registered subject (invalidation, announcements)."""
 
-    async def all(self, site_id: str | None = None) -> list[Subject]:
-        """Every registered subject (of one site when given), in subject id order."""
+    async def all(self, sites: frozenset[str] | None = None) -> list[Subject]:
+        """Every registered subject (of these sites when given), in subject id order."""
 
 
 class Records(Protocol):
@@ -54,8 +54,8 @@ class Records(Protocol):
     async def add(self, record: Record) -> None:
         """Store a new record."""
 
-    async def by_subject(self, site_id: str | None = None) -> dict[str, list[Record]]:
-        """Every record (of one site's subjects when given), per subject, in the order made."""
+    async def by_subject(self, sites: frozenset[str] | None = None) -> dict[str, list[Record]]:
+        """Every record (of these sites' subjects when given), per subject, in the order made."""
 
 
 class Visits(Protocol):
@@ -67,8 +67,10 @@ class Visits(Protocol):
     async def of_subject(self, subject_id: str) -> list[PlannedVisit]:
         """Her visits in number order."""
 
-    async def by_subject(self, site_id: str | None = None) -> dict[str, list[PlannedVisit]]:
-        """The schedules of all registered subjects (of one site when given), in number order."""
+    async def by_subject(
+        self, sites: frozenset[str] | None = None
+    ) -> dict[str, list[PlannedVisit]]:
+        """The schedules of all registered subjects (of these sites when given), by number."""
 
 
 class Screenings(Protocol):
@@ -77,8 +79,8 @@ class Screenings(Protocol):
     async def add(self, screening: Screening) -> None:
         """Record one announced screening."""
 
-    async def all(self, site_id: str | None = None) -> list[Screening]:
-        """Every screening (of one site when given), in the order they were announced."""
+    async def all(self, sites: frozenset[str] | None = None) -> list[Screening]:
+        """Every screening (of these sites when given), in the order they were announced."""
 
 
 class EligibilityDecisions(Protocol):
@@ -89,7 +91,7 @@ class EligibilityDecisions(Protocol):
     async def save(self, decision: EligibilityDecision) -> None:
         """Store the subject's decision (replacing the one kept)."""
 
-    async def all(self, site_id: str | None = None) -> list[EligibilityDecision]: ...
+    async def all(self, sites: frozenset[str] | None = None) -> list[EligibilityDecision]: ...
 
 
 class Predictions(Protocol):
@@ -100,7 +102,7 @@ class Predictions(Protocol):
     async def save(self, prediction: Prediction) -> None:
         """Store the subject's prediction (replacing the one kept)."""
 
-    async def all(self, site_id: str | None = None) -> list[Prediction]: ...
+    async def all(self, sites: frozenset[str] | None = None) -> list[Prediction]: ...
 
 
 class ParkedInvalidations(Protocol):

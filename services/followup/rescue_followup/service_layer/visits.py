@@ -65,15 +65,14 @@ async def subject_visits(
 async def overdue_visits(
     uow: FollowupUnitOfWork, actor: Principal, today: dt.date, site_id: str | None = None
 ) -> OverdueVisits:
-    """Overdue visits per site on `today`: the trial team sees every site (or `site_id`), site
-    staff their own site only (another site asked for: nothing)."""
-    if not actor.sees_all_sites:
-        if actor.site_id is None or site_id not in (None, actor.site_id):
-            return OverdueVisits(today=today, total=0, sites=[])
-        site_id = actor.site_id
-    subjects = await uow.subjects.all(site_id)
-    records = await uow.records.by_subject(site_id)
-    visits = await uow.visits.by_subject(site_id)
+    """Overdue visits per site on `today`: the trial team sees every site, site staff their own
+    sites (`site_id`: only that one; another site asked for: nothing)."""
+    scope = actor.site_scope
+    if site_id is not None:
+        scope = frozenset({site_id}) if actor.can_access_site(site_id) else frozenset()
+    subjects = await uow.subjects.all(scope)
+    records = await uow.records.by_subject(scope)
+    visits = await uow.visits.by_subject(scope)
     await uow.rollback()  # read done: computing holds no transaction
     by_site: dict[str, list[OverdueVisit]] = {}
     for subject in subjects:

@@ -85,8 +85,10 @@ async def subjects_are_stored_changed_and_listed(open_uow: OpenUoW) -> None:
         assert (await uow.subjects.get("S01-0002")).invalidated is False
         assert [s.subject_id for s in await uow.subjects.all()] == [
             "S01-0001", "S01-0002", "S02-0001"]
-        assert [s.subject_id for s in await uow.subjects.all("S02")] == ["S02-0001"]
-        assert await uow.subjects.all("S09") == []
+        assert [s.subject_id for s in await uow.subjects.all(frozenset({"S02"}))] == ["S02-0001"]
+        assert [s.subject_id for s in await uow.subjects.all(frozenset({"S01", "S02"}))] == [
+            "S01-0001", "S01-0002", "S02-0001"]
+        assert await uow.subjects.all(frozenset({"S09"})) == []
 
 
 async def records_come_back_in_the_order_they_were_made(open_uow: OpenUoW) -> None:
@@ -106,7 +108,7 @@ async def records_come_back_in_the_order_they_were_made(open_uow: OpenUoW) -> No
         everyone = await uow.records.by_subject()
         assert {k: [r.id for r in v] for k, v in everyone.items()} == {
             "S01-0001": ["c", "a", "b"], "S02-0001": ["z"]}
-        assert list(await uow.records.by_subject("S02")) == ["S02-0001"]
+        assert list(await uow.records.by_subject(frozenset({"S02"}))) == ["S02-0001"]
 
 
 async def visits_of_registered_subjects_by_number(open_uow: OpenUoW) -> None:
@@ -122,7 +124,8 @@ async def visits_of_registered_subjects_by_number(open_uow: OpenUoW) -> None:
         assert await uow.visits.by_subject() == {
             "S01-0001": [visit("S01-0001", 1), visit("S01-0001", 2)],
             "S02-0001": [visit("S02-0001", 1)]}
-        assert await uow.visits.by_subject("S02") == {"S02-0001": [visit("S02-0001", 1)]}
+        assert await uow.visits.by_subject(frozenset({"S02"})) == {
+            "S02-0001": [visit("S02-0001", 1)]}
 
 
 async def announcements_of_other_services_are_kept(open_uow: OpenUoW) -> None:
@@ -152,7 +155,8 @@ async def announcements_of_other_services_are_kept(open_uow: OpenUoW) -> None:
                        classification="highly_likely_complete_resection")
     async with open_uow() as uow:
         assert [s.screening_id for s in await uow.screenings.all()] == ["s3", "s1", "s2"]
-        assert await uow.screenings.all("S01") == [screening(3, "S01"), screening(2, "S01")]
+        assert await uow.screenings.all(frozenset({"S01"})) == [
+            screening(3, "S01"), screening(2, "S01")]
         assert await uow.decisions.get("S01-0001") == decision
         await uow.decisions.save(replaced)
         await uow.predictions.save(newer)
@@ -161,9 +165,9 @@ async def announcements_of_other_services_are_kept(open_uow: OpenUoW) -> None:
         assert await uow.decisions.get("S01-0001") == replaced
         assert await uow.decisions.get("S09-0001") is None
         assert {d.subject_id for d in await uow.decisions.all()} == {"S01-0001", "S02-0001"}
-        assert await uow.decisions.all("S01") == [replaced]
+        assert await uow.decisions.all(frozenset({"S01"})) == [replaced]
         assert await uow.predictions.get("S01-0001") == newer
-        assert await uow.predictions.all("S02") == []
+        assert await uow.predictions.all(frozenset({"S02"})) == []
         assert await uow.predictions.all() == [newer]
 
 

@@ -283,6 +283,27 @@ async def test_overdue_visits_per_site_and_site_staff_see_their_own_only() -> No
     assert [v.status for v in status.visits[:2]] == ["overdue", "upcoming"]
 
 
+async def test_a_user_of_two_sites_sees_and_records_at_both_and_not_a_third() -> None:
+    store = FakeStore()
+    for subject_id, site in (("S01-0001", "S01"), ("S02-0001", "S02"), ("S03-0001", "S03")):
+        await registered(store, subject_id, site)
+    nurse = Principal(sub="n", roles=frozenset({"site_user"}), sites=frozenset({"S01", "S02"}))
+    today = day(130)
+    uow = FakeFollowupUnitOfWork(store)
+    overdue = await visits.overdue_visits(uow, nurse, today)
+    assert [s.site_id for s in overdue.sites] == ["S01", "S02"]
+    assert [s.site_id for s in (await visits.overdue_visits(uow, nurse, today, "S02")).sites] == [
+        "S02"]
+    assert (await visits.overdue_visits(uow, nurse, today, "S03")).total == 0
+    await assessments.record_assessment(uow, nurse, "S02-0001", recist(0, 50.0))
+    with pytest.raises(NotFound):
+        await assessments.record_assessment(FakeFollowupUnitOfWork(store), nurse, "S03-0001",
+                                            recist(0, 50.0))
+    assert [r.subject_id for r in store.records] == ["S02-0001"]
+    flow = await consort.consort_flow(FakeFollowupUnitOfWork(store), nurse)
+    assert flow.enrollment.randomized == 2
+
+
 # --- CONSORT and the analysis -----------------------------------------------------------------
 
 async def test_consort_counts_what_was_announced_and_recorded() -> None:

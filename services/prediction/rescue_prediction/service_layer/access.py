@@ -24,7 +24,11 @@ class Caller(Protocol):
     def site_id(self) -> str | None: ...
 
     @property
-    def sees_all_sites(self) -> bool: ...
+    def sites(self) -> frozenset[str]: ...
+
+    def can_access_site(self, site_id: str) -> bool: ...
+
+    def works_at(self, site_id: str) -> bool: ...
 
 
 def now() -> datetime:
@@ -36,7 +40,7 @@ async def visible_subject(uow: PredictionUnitOfWork, caller: Caller,
                           subject_id: str) -> Subject:
     """The subject as the caller may read her: her site's users, or a trial-wide role."""
     subject = await uow.subjects.get(subject_id)
-    if subject is None or (not caller.sees_all_sites and caller.site_id != subject.site_id):
+    if subject is None or not caller.can_access_site(subject.site_id):
         raise NotFound(f"subject {subject_id} not found")
     return subject
 
@@ -48,16 +52,17 @@ async def own_subject(uow: PredictionUnitOfWork, caller: Caller, subject_id: str
 
     A subject this service does not know yet (her `eligibility.screened` has not arrived) is
     created as a provisional subject owned by the caller's site (`create`), so that no write is
-    refused because of an event still on its way. Only her own site writes her values: a
-    trial-wide role does not extend writing rights.
+    refused because of an event still on its way; a caller of several sites cannot say which
+    site she is of: for them she is unknown until her screening arrives. Only her own site
+    writes her values: a trial-wide role does not extend writing rights.
     """
-    if caller.site_id is None:
+    if not caller.sites:
         return None
-    if create:
+    if create and caller.site_id is not None:
         subject: Subject | None = await uow.subjects.lock_or_create(subject_id, caller.site_id)
     else:
         subject = await uow.subjects.lock(subject_id)
-    if subject is None or caller.site_id != subject.site_id:
+    if subject is None or not caller.works_at(subject.site_id):
         return None
     return subject
 

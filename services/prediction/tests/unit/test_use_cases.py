@@ -303,3 +303,23 @@ def test_the_calculators_refuse_two_values_on_one_day_and_oversized_cohorts(
     single = calculators.calculate_kelim(uow.protocol, clean)
     [(series_id, summary)] = calculators.calculate_kelim_batch(uow.protocol, [clean]).results
     assert series_id == "a" and summary.k_per_day == pytest.approx(single.kinetics.k_per_day)
+
+
+async def test_a_user_of_two_sites_writes_and_reads_for_both_not_a_third(
+    uow: FakePredictionUnitOfWork,
+) -> None:
+    nurse = Principal(sub="n", roles=frozenset({"site_user"}), sites=frozenset({"S01", "S02"}))
+    for subject_id, site in (("S01-0020", "S01"), ("S02-0020", "S02"), ("S03-0020", "S03")):
+        await screen(uow, subject_id, site)
+    for subject_id in ("S01-0020", "S02-0020"):
+        assert (await record_ca125(uow, nurse, subject_id, values(CLEAN))).added == 4
+        _, series = await list_ca125(uow, nurse, subject_id)
+        assert len(series) == 4
+    with pytest.raises(NotFound):
+        await record_ca125(uow, nurse, "S03-0020", values(CLEAN))
+    with pytest.raises(NotFound):
+        await list_ca125(uow, nurse, "S03-0020")
+    # Before her screening arrives, her site is unknown: not created for a user of two sites.
+    with pytest.raises(NotFound):
+        await record_ca125(uow, nurse, "S02-0021", values(CLEAN))
+    assert await uow.subjects.get("S02-0021") is None

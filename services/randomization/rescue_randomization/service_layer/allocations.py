@@ -26,7 +26,6 @@ from rescue_randomization.domain.strata import derive_stratum
 from rescue_randomization.service_layer import audit
 from rescue_randomization.service_layer.clock import now
 from rescue_randomization.service_layer.refusals import refuse
-from rescue_randomization.service_layer.sites import sees
 from rescue_randomization.service_layer.trial_setup import config_of, lock_trial
 from rescue_randomization.service_layer.unit_of_work import CommitConflict, RandomizationUnitOfWork
 from rescue_randomization.service_layer.views import RandomizationView
@@ -50,14 +49,14 @@ async def allocate(
     uow: RandomizationUnitOfWork, actor: Principal, *, subject_id: str, consent_confirmed: bool,
     planned_maintenance: str | None, protocol_version: str, timezone: str,
 ) -> RandomizationView:
-    """Allocate an arm to a randomizable subject of the caller's site.
+    """Allocate an arm to a randomizable subject of one of the caller's sites.
 
     Conflict names every unmet condition (screened, eligibility_confirmed,
     prediction_highly_likely_complete_resection, strata_facts), or carries the existing
     randomization; Invalid when consent is not confirmed or a stratification fact is invalid.
     Every allocation and every refusal is written to the audit trail.
     """
-    if actor.site_id is None:
+    if not actor.sites:
         raise Forbidden("randomization requires a token bound to a site (site_id)")
 
     async def refused(error: ServiceError) -> NoReturn:
@@ -78,7 +77,7 @@ async def allocate(
         fields = ", ".join(e["field"] for e in errors)
         await refused(Invalid(f"invalid field(s): {fields}", errors=errors))
     candidate = await uow.candidates.get(subject_id)
-    if candidate is not None and candidate.site_id != actor.site_id:
+    if candidate is not None and not actor.works_at(candidate.site_id):
         candidate = None  # another site's subject: answered as unknown, her existence not told
     if candidate is not None and (existing := await uow.allocations.of_subject(subject_id)):
         await refused(already_randomized(existing))
@@ -139,7 +138,7 @@ async def get_randomization(uow: RandomizationUnitOfWork, actor: Principal,
                             subject_id: str) -> RandomizationView:
     """A subject's randomization, with its invalidation if any (own site only)."""
     allocation = await uow.allocations.of_subject(subject_id)
-    if allocation is None or not sees(actor, allocation.site_id):
+    if allocation is None or not actor.can_access_site(allocation.site_id):
         raise NotFound(f"randomization of subject {subject_id} not found")
     return RandomizationView.of(allocation)
 
@@ -179,7 +178,7 @@ async def invalidate(
 
     head, trial = await lock_trial(uow, actor, protocol_version)
     allocation = await uow.allocations.of_subject(subject_id)
-    if allocation is None or not sees(actor, allocation.site_id):
+    if allocation is None or not actor.can_access_site(allocation.site_id):
         await refused(NotFound(f"randomization of subject {subject_id} not found"))
     if trial.locked_at is not None:
         await refused(Conflict("the trial's randomization is locked", title="Trial locked"))

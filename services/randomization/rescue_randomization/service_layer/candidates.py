@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rescue_randomization.domain.randomizability import unmet_conditions
-from rescue_randomization.service_layer.sites import sees
 from rescue_randomization.service_layer.trial_setup import configuration_in_force
 from rescue_randomization.service_layer.unit_of_work import RandomizationUnitOfWork
 from rescue_randomization.service_layer.views import Candidate, UnmetCondition
@@ -15,7 +14,7 @@ async def candidate_status(uow: RandomizationUnitOfWork, actor: Principal, subje
                            protocol_version: str) -> Candidate:
     """What the events told about the subject, and every condition she still misses."""
     candidate = await uow.candidates.get(subject_id)
-    if candidate is None or not sees(actor, candidate.site_id):
+    if candidate is None or not actor.can_access_site(candidate.site_id):
         raise NotFound(f"subject {subject_id} not found")
     prediction = await uow.predictions.get(subject_id)
     strata = (await configuration_in_force(uow, protocol_version)).strata

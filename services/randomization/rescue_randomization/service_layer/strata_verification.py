@@ -17,7 +17,6 @@ from rescue_randomization.domain.strata_verification import (
 from rescue_randomization.service_layer import audit
 from rescue_randomization.service_layer.clock import now
 from rescue_randomization.service_layer.refusals import refuse
-from rescue_randomization.service_layer.sites import sees
 from rescue_randomization.service_layer.trial_setup import config_of, lock_trial
 from rescue_randomization.service_layer.unit_of_work import RandomizationUnitOfWork
 from rescue_shared.auth.tokens import Principal
@@ -38,7 +37,7 @@ class StrataView(BaseModel):
 
 async def _view(uow: RandomizationUnitOfWork, actor: Principal, subject_id: str) -> StrataView:
     allocation = await uow.allocations.of_subject(subject_id)
-    if allocation is None or not sees(actor, allocation.site_id):
+    if allocation is None or not actor.can_access_site(allocation.site_id):
         raise NotFound(f"randomization of subject {subject_id} not found")
     records = await uow.strata_verifications.of_subject(subject_id)
     verified = {r.factor: r.verified_level for r in records}
@@ -65,7 +64,7 @@ async def verify(
 
     head, trial = await lock_trial(uow, actor, protocol_version)
     allocation = await uow.allocations.of_subject(subject_id)
-    if allocation is None or not sees(actor, allocation.site_id):
+    if allocation is None or not actor.can_access_site(allocation.site_id):
         await refused(NotFound(f"randomization of subject {subject_id} not found"))
     if not reason_is_meaningful(reason):
         await refused(Invalid("invalid field(s): reason", errors=[{

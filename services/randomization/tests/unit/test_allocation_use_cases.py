@@ -176,6 +176,21 @@ async def test_a_randomization_is_seen_by_its_site_and_the_trial_team_only() -> 
             await allocations.get_randomization(uow, actor, subject)
 
 
+async def test_a_user_of_two_sites_randomizes_and_reads_at_both_not_a_third() -> None:
+    store = FakeStore()
+    for subject, site in (("S01-0001", "S01"), ("S02-0001", "S02"), ("S03-0001", "S03")):
+        await make_eligible(store, subject, site=site)
+    nurse = Principal(sub="n", roles=frozenset({"site_user"}), sites=frozenset({"S01", "S02"}))
+    for subject in ("S01-0001", "S02-0001"):
+        _, view = await allocate(store, subject, nurse)
+        assert await allocations.get_randomization(
+            FakeRandomizationUnitOfWork(store), nurse, subject) == view
+    with pytest.raises(Conflict) as unknown:  # a third site's subject: answered as unknown
+        await allocate(store, "S03-0001", nurse)
+    assert unknown.value.extensions["missing"] == ["screened"]
+    assert [a.site_id for a in store.tables["allocations"].values()] == ["S01", "S02"]
+
+
 async def test_the_list_is_in_order_and_its_export_audited() -> None:
     store = FakeStore()
     for subject, site in (("S01-0001", "S01"), ("S02-0001", "S02")):

@@ -37,6 +37,9 @@ class ScreeningRequest(BaseModel):
     subject_id: SubjectId
     screening_date: Annotated[date, AfterValidator(_not_in_future)]
     facts: ClinicalFacts
+    site_id: str | None = Field(None, min_length=1, max_length=100, description=(
+        "The screening site, one of the caller's sites: required when the token names several, "
+        "else the caller's site."))
 
 
 class ScreeningView(BaseModel):

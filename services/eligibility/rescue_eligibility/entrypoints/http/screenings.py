@@ -35,7 +35,7 @@ async def create_screening(body: ScreeningRequest, principal: Screener, uow: UoW
     """
     screening = await screenings.screen_subject(
         uow, principal, subject_id=body.subject_id, screening_date=body.screening_date,
-        facts=body.facts)
+        facts=body.facts, site_id=body.site_id)
     return ScreeningView.of(screening)
 
 
