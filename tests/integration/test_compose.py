@@ -1138,6 +1138,20 @@ def test_gateway_checks_catch(mutation: str) -> None:
     assert any(expected in problem for problem in problems), problems
 
 
+def test_gateway_config_is_valid_nginx(tmp_path: Path) -> None:
+    """`nginx -t` on the gateway's file, where nginx is installed (the image's is newer)."""
+    nginx = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    if nginx is None:
+        pytest.skip("no nginx on this machine")
+    broken = tmp_path / "broken.conf"
+    broken.write_text(GATEWAY_CONF.read_text().replace("listen 8001;", "listen 8001"))
+    for conf, valid in ((GATEWAY_CONF, True), (broken, False)):
+        result = subprocess.run([nginx, "-t", "-q", "-c", str(conf), "-e", "/dev/stderr",
+                                 "-p", str(tmp_path)], capture_output=True, text=True,
+                                timeout=30, check=False)
+        assert (result.returncode == 0) is valid, result.stderr
+
+
 DOCKERFILE_MUTATIONS: dict[str, tuple[str, str, str]] = {
     "root user": ("USER 10001:10001", "USER root", "eligibility: runtime stage runs as root"),
     "no user": ("USER 10001:10001", "", "eligibility: runtime stage has no USER"),
