@@ -75,6 +75,8 @@ build() {
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   mkdir -p "$BIN_DIR"
   mv "$BUILD_DIR/helm" "$HELM"
+  rm -rf "$BUILD_DIR"  # here too: `exec` below skips the EXIT trap
+  trap - EXIT
   log "built $HELM in $((SECONDS - started)) s"
 }
 
