@@ -417,6 +417,12 @@ def component_problems(component: Component, manifests: list[dict[str, Any]],
     problems = []
     if not selects(deployment["spec"].get("selector"), labels):
         problems.append(f"{where}: selector does not match its pod labels")
+    spread = [c for c in pod_spec(deployment).get("topologySpreadConstraints") or []
+              if c.get("topologyKey") == "kubernetes.io/hostname"
+              and selects(c.get("labelSelector"), labels)]
+    if component.api and not spread:
+        problems.append(f"{where}: replicas not spread over nodes (one node down takes them "
+                        "all)")
     issues, container, settings = container_problems(component, where, deployment, None)
     problems += issues
     if container:
@@ -788,6 +794,9 @@ CHART_MUTATIONS: dict[str, tuple[Callable[[list[dict[str, Any]]], None], str]] =
     "image without a tag": (
         _in_container("followup", _set_in("image", "registry.example.org/rescue-followup:latest")),
         "followup Deployment: image registry.example.org/rescue-followup:latest has no pinned"),
+    "replicas on one node": (
+        _edit("Deployment", E, lambda d: pod_spec(d).pop("topologySpreadConstraints")),
+        "eligibility Deployment: replicas not spread over nodes"),
     "runs as root": (_edit("Deployment", P, lambda d: pod_spec(d)["securityContext"].update(
         runAsUser=0)), "prediction Deployment: pod does not run as non-root uid 10001"),
     "writable root filesystem": (
