@@ -146,12 +146,14 @@ init_cluster() {
 ensure_roles_and_dbs() {
   local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres)
   "${psql[@]}" >/dev/null <<'SQL'
+-- CREATEROLE: tests/integration/test_database_roles.py runs deploy/postgres/init-databases.sql
+-- as this role, an administrator that is not a superuser (as on a managed server).
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rescue') THEN
-    CREATE ROLE rescue LOGIN CREATEDB PASSWORD 'rescue';
+    CREATE ROLE rescue LOGIN CREATEDB CREATEROLE PASSWORD 'rescue';
   ELSE
-    ALTER ROLE rescue LOGIN CREATEDB PASSWORD 'rescue';
+    ALTER ROLE rescue LOGIN CREATEDB CREATEROLE PASSWORD 'rescue';
   END IF;
 END
 $$;

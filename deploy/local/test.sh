@@ -16,6 +16,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The helm client of the chart tests (tests/integration/test_helm.py): built once, then cached.
+# Without it they skip, unless RESCUE_REQUIRE_HELM=1 (CI).
+if helm=$(bash deploy/local/helm.sh path | tail -n 1); then
+  export RESCUE_HELM=$helm
+elif [[ ${RESCUE_REQUIRE_HELM:-} == 1 ]]; then
+  exit 1
+fi
+
 kafka=$(KAFKA_PORT=$TEST_KAFKA_PORT bash deploy/local/kafka.sh start | tail -n 1)
 postgres=$(PG_FAST=1 bash deploy/local/postgres.sh start | tail -n 1)
 export "${kafka?}" "${postgres?}"

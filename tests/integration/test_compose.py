@@ -49,15 +49,21 @@ from rescue_shared.settings import LOCAL_DEV_JWT_SECRET, ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "deploy" / "docker-compose.yml"
+GATEWAY_CONF = REPO / "deploy" / "gateway" / "nginx.conf"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 INIT_SQL = REPO / "deploy" / "postgres" / "init-databases.sql"
 KAFKA_SCRIPT = REPO / "deploy" / "local" / "kafka.sh"
 
 KAFKA = "kafka"  # compose service names of the infrastructure the services depend on
 POSTGRES = "postgres"
+GATEWAY = "gateway"  # the one service publishing host ports, in front of every replica
 ASYNC_POSTGRES_DRIVER = "postgresql+asyncpg"
-# Variables the compose file needs from its caller; JWT_SECRET deliberately has no default.
-CALLER_ENV = {"JWT_SECRET": "compose-test-secret"}
+# Variables the compose file needs from its caller; none of these secrets has a default.
+CALLER_ENV = {"JWT_SECRET": "compose-test-secret",
+              "ELIGIBILITY_DB_PASSWORD": "eligibility-pw",
+              "PREDICTION_DB_PASSWORD": "prediction-pw",
+              "RANDOMIZATION_DB_PASSWORD": "randomization-pw",
+              "FOLLOWUP_DB_PASSWORD": "followup-pw"}
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,23 @@ def created_databases(sql: str) -> set[str]:
     found = re.finditer(r'\bCREATE\s+DATABASE\s+(?:"([^"]+)"|([A-Za-z_]\w*))', sql, re.I)
     # Unquoted identifiers are folded to lower case by PostgreSQL.
     return {m.group(1) or m.group(2).lower() for m in found}
+
+
+def database_owners(sql: str) -> dict[str, str]:
+    """Database -> the role it is created for (`CREATE DATABASE x OWNER role`)."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    found = re.finditer(r"\bCREATE\s+DATABASE\s+([A-Za-z_]\w*)\s+(?:WITH\s+)?OWNER\s*=?\s*"
+                        r"([A-Za-z_]\w*)", sql, re.I)
+    return {m[1].lower(): m[2].lower() for m in found}
+
+
+def role_password_variables(sql: str) -> dict[str, str]:
+    """Login role -> the environment variable its password comes from (psql's \\getenv)."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    variables = dict(re.findall(r"^\\getenv\s+(\w+)\s+(\w+)", sql, re.M))
+    roles = re.finditer(r"\bCREATE\s+ROLE\s+([A-Za-z_]\w*)\b[^;]*?PASSWORD\s+:'(\w+)'",
+                        sql, re.I)
+    return {m[1].lower(): variables.get(m[2], f"<{m[2]} not read by \\getenv>") for m in roles}
 
 
 def kafka_version_of_local_broker(script: str) -> str:
@@ -611,6 +634,11 @@ def _postgres_problems(postgres: Mapping[str, Any] | None) -> list[str]:
                and mount[1].startswith("/docker-entrypoint-initdb.d/") for mount in mounts):
         problems.append(f"{POSTGRES}: {INIT_SQL.relative_to(REPO)} is not mounted into "
                         "/docker-entrypoint-initdb.d/")
+    environment = environment_of(postgres)
+    for role, variable in role_password_variables(INIT_SQL.read_text()).items():
+        if not environment.get(variable):
+            problems.append(f"{POSTGRES}: {variable} (the password of role {role}, read by "
+                            f"{INIT_SQL.name}) is not in its environment")
     return problems
 
 
@@ -658,9 +686,9 @@ def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mappin
     except (ValueError, KeyError) as error:
         mappings = []
         problems.append(f"{name}: unreadable ports: {error}")
-    if mappings != [(service.port, service.port)]:
-        problems.append(f"{name}: ports {mappings} != [({service.port}, {service.port})] "
-                        "(published, container) = the settings' default port")
+    if fixed := [published for published, _ in mappings if published is not None]:
+        problems.append(f"{name}: publishes host ports {fixed}: a second replica cannot bind "
+                        f"them (the {GATEWAY} publishes them)")
 
     # Environment: every variable is a settings field, the values validate.
     fields = settings_env_names(service.settings)
@@ -712,6 +740,8 @@ def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mappin
         if database not in databases:
             problems.append(f"{name}: database {database} is not created by "
                             f"{INIT_SQL.relative_to(REPO)} ({sorted(databases)})")
+        problems += _login_problems(name, url.username, url.password, database,
+                                    compose_services.get(POSTGRES) or {})
 
     # Broker.
     for server in filter(None, (s.strip() for s in settings.kafka_bootstrap_servers.split(","))):
@@ -743,7 +773,74 @@ def _service_problems(service: Service, raw: Mapping[str, Any], resolved: Mappin
     return problems, database
 
 
-def compose_problems(compose: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+def _login_problems(name: str, user: str | None, password: str | None, database: str | None,
+                    postgres: Mapping[str, Any]) -> list[str]:
+    """The service logs in as the role owning its database, with the password that role got."""
+    sql = INIT_SQL.read_text()
+    owner = database_owners(sql).get(database or "")
+    if owner is None:
+        return [f"{name}: database {database} has no owner role in {INIT_SQL.name}"]
+    if user != owner:
+        return [f"{name}: DATABASE_URL logs in as {user}, not {owner} (the role owning "
+                f"{database}; another role cannot connect to it)"]
+    variable = role_password_variables(sql).get(owner, "")
+    if password != environment_of(postgres).get(variable):
+        return [f"{name}: DATABASE_URL password is not {variable} given to {POSTGRES} (the "
+                f"password role {owner} was created with)"]
+    return []
+
+
+def nginx_servers(conf: str) -> dict[int, str]:
+    """Listen port -> the `host:port` its proxy_pass sends to, for each server block of the
+    gateway's nginx.conf; `!literal` marks a literal name (resolved once at start)."""
+    conf = re.sub(r"#[^\n]*", "", conf)
+    servers: dict[int, str] = {}
+    for block in re.split(r"\bserver\s*\{", conf)[1:]:
+        listen = re.search(r"\blisten\s+(?:[\d.]+:)?(\d+)", block)
+        proxy = re.search(r"\bproxy_pass\s+https?://([^;/]+)", block)
+        if listen is None or proxy is None:
+            continue
+        target = proxy[1]
+        if target.startswith("$"):
+            assigned = re.search(rf"\bset\s+\{target}\s+([^;\s]+)\s*;", block)
+            target = assigned[1] if assigned else f"<{target} unset>"
+        else:
+            target = f"!{target}"
+        servers[int(listen[1])] = target
+    return servers
+
+
+def _gateway_problems(gateway: Mapping[str, Any] | None, conf: str) -> list[str]:
+    """The gateway publishes each service's port and spreads it over every replica."""
+    if gateway is None:
+        return [f"{GATEWAY}: service missing (nothing publishes the services' ports)"]
+    problems = healthcheck_problems(GATEWAY, gateway)
+    mounts = [str(volume).split(":") for volume in gateway.get("volumes") or []]
+    if not any(len(mount) >= 2 and (COMPOSE_FILE.parent / mount[0]).resolve() == GATEWAY_CONF
+               and mount[1] == "/etc/nginx/nginx.conf" for mount in mounts):
+        problems.append(f"{GATEWAY}: {GATEWAY_CONF.relative_to(REPO)} is not mounted as "
+                        "/etc/nginx/nginx.conf")
+    if not str(gateway.get("image", "")).startswith("nginx:"):
+        problems.append(f"{GATEWAY}: image {gateway.get('image')} is not nginx")
+    published = set(port_mappings(gateway))
+    servers = nginx_servers(conf)
+    if not re.search(r"^\s*resolver\s+127\.0\.0\.11\b", conf, re.M):
+        problems.append(f"{GATEWAY}: no `resolver 127.0.0.11` (Docker's DNS): replicas added "
+                        "later would never be found")
+    for service in SERVICES:
+        if (service.port, service.port) not in published:
+            problems.append(f"{GATEWAY}: does not publish {service.port}:{service.port} "
+                            f"({service.name})")
+        target = servers.get(service.port)
+        if target != f"{service.name}:{service.port}":
+            problems.append(f"{GATEWAY}: port {service.port} proxies to {target}, not "
+                            f"{service.name}:{service.port} through a variable (resolved per "
+                            "request, so every replica gets traffic)")
+    return problems
+
+
+def compose_problems(compose: Mapping[str, Any], env: Mapping[str, str],
+                     gateway_conf: str | None = None) -> list[str]:
     """Every mismatch between a parsed compose file and the code, as readable lines."""
     try:
         resolved = interpolate_tree(compose, env)
@@ -753,6 +850,9 @@ def compose_problems(compose: Mapping[str, Any], env: Mapping[str, str]) -> list
     services = resolved.get("services") or {}
     problems, kafka_clients = _kafka_problems(services.get(KAFKA))
     problems += _postgres_problems(services.get(POSTGRES))
+    if gateway_conf is None:
+        gateway_conf = GATEWAY_CONF.read_text()
+    problems += _gateway_problems(services.get(GATEWAY), gateway_conf)
     databases = created_databases(INIT_SQL.read_text())
     used: dict[str, str] = {}
     for service in SERVICES:
@@ -768,7 +868,7 @@ def compose_problems(compose: Mapping[str, Any], env: Mapping[str, str]) -> list
         elif database is not None:
             used[database] = service.name
     for name, service_config in services.items():
-        if name not in {KAFKA, POSTGRES} | {service.name for service in SERVICES}:
+        if name not in {KAFKA, POSTGRES, GATEWAY} | {service.name for service in SERVICES}:
             problems += healthcheck_problems(name, service_config)
     return problems
 
@@ -898,8 +998,37 @@ COMPOSE_MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str | tuple
         "prediction: environment variables ['KAFKA_BOOTSTRAP_SERVER'] are not fields"),
     "value the settings reject": (_set_env("followup", "PORT", "80o4"),
                                   "followup: environment rejected by FollowupSettings"),
-    "published port differs": (_set("services.randomization.ports", ["8013:8003"]),
-                               "randomization: ports [(8013, 8003)]"),
+    "fixed host port per replica": (_set("services.randomization.ports", ["8003:8003"]),
+                                    "randomization: publishes host ports [8003]"),
+    "ephemeral host port with a fixed one": (
+        _set("services.prediction.ports", ["8002", "9102:8002"]),
+        "prediction: publishes host ports [9102]"),
+    "logs in as the administrator": (
+        _set_env("eligibility", "DATABASE_URL",
+                 "postgresql+asyncpg://rescue:rescue@postgres:5432/rescue_eligibility"),
+        "eligibility: DATABASE_URL logs in as rescue, not eligibility"),
+    "logs in as another service's role": (
+        _set_env("followup", "DATABASE_URL",
+                 "postgresql+asyncpg://prediction:${PREDICTION_DB_PASSWORD}@postgres:5432/"
+                 "rescue_followup"),
+        "followup: DATABASE_URL logs in as prediction, not followup"),
+    "another role's password": (
+        _set_env("randomization", "DATABASE_URL",
+                 "postgresql+asyncpg://randomization:${PREDICTION_DB_PASSWORD}@postgres:5432/"
+                 "rescue_randomization"),
+        "randomization: DATABASE_URL password is not RANDOMIZATION_DB_PASSWORD"),
+    "role password not given to postgres": (
+        _drop_env("postgres", "FOLLOWUP_DB_PASSWORD"),
+        ("postgres: FOLLOWUP_DB_PASSWORD (the password of role followup",
+         "followup: DATABASE_URL password is not FOLLOWUP_DB_PASSWORD")),
+    "no gateway": (_set("services.gateway", None), "gateway: service missing"),
+    "gateway leaves a port out": (
+        _set("services.gateway.ports", ["8001:8001", "8002:8002", "8003:8003"]),
+        "gateway: does not publish 8004:8004 (followup)"),
+    "gateway config not mounted": (_set("services.gateway.volumes", []),
+                                   "gateway: deploy/gateway/nginx.conf is not mounted"),
+    "gateway without healthcheck": (_set("services.gateway.healthcheck", None),
+                                    "gateway: no healthcheck"),
     "PORT differs from the settings": (_set_env("eligibility", "PORT", "8011"),
                                        "eligibility: PORT 8011 != settings default 8001"),
     "binds 127.0.0.1": (_set_env("eligibility", "HOST", "127.0.0.1"),
@@ -987,6 +1116,41 @@ def test_compose_checks_catch(mutation: str) -> None:
     problems = compose_problems(compose, CALLER_ENV)
     for each in (expected,) if isinstance(expected, str) else expected:
         assert any(each in problem for problem in problems), (each, problems)
+
+
+GATEWAY_MUTATIONS: dict[str, tuple[str, str, str]] = {
+    "literal name, resolved once": (
+        "set $prediction prediction:8002;\n      proxy_pass http://$prediction;",
+        "proxy_pass http://prediction:8002;", "gateway: port 8002 proxies to !prediction:8002"),
+    "port to another service": ("set $followup followup:8004", "set $followup randomization:8003",
+                                "gateway: port 8004 proxies to randomization:8003"),
+    "no resolver": ("resolver 127.0.0.11", "# resolver 127.0.0.11",
+                    "gateway: no `resolver 127.0.0.11`"),
+    "listens elsewhere": ("listen 8001;", "listen 8011;", "gateway: port 8001 proxies to None"),
+}
+
+
+@pytest.mark.parametrize("mutation", list(GATEWAY_MUTATIONS), ids=list(GATEWAY_MUTATIONS))
+def test_gateway_checks_catch(mutation: str) -> None:
+    old, new, expected = GATEWAY_MUTATIONS[mutation]
+    conf = GATEWAY_CONF.read_text()
+    assert old in conf, f"mutation {mutation!r} no longer applies to {GATEWAY_CONF.name}"
+    problems = compose_problems(load_compose(), CALLER_ENV, conf.replace(old, new))
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_gateway_config_is_valid_nginx(tmp_path: Path) -> None:
+    """`nginx -t` on the gateway's file, where nginx is installed (the image's is newer)."""
+    nginx = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    if nginx is None:
+        pytest.skip("no nginx on this machine")
+    broken = tmp_path / "broken.conf"
+    broken.write_text(GATEWAY_CONF.read_text().replace("listen 8001;", "listen 8001"))
+    for conf, valid in ((GATEWAY_CONF, True), (broken, False)):
+        result = subprocess.run([nginx, "-t", "-q", "-c", str(conf), "-e", "/dev/stderr",
+                                 "-p", str(tmp_path)], capture_output=True, text=True,
+                                timeout=30, check=False)
+        assert (result.returncode == 0) is valid, result.stderr
 
 
 DOCKERFILE_MUTATIONS: dict[str, tuple[str, str, str]] = {
