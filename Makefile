@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared services/eligibility services/prediction services/randomization services/followup
+PACKAGES := shared services/eligibility services/prediction services/randomization services/followup services/console
 STAMP := $(VENV)/.installed
 
 help: ## List the targets
