@@ -79,10 +79,17 @@ def from_problem(service: str, status: int, body: Any,
             continue
         path = str(entry.get("field", ""))
         label = labels.get(path) or labels.get(path.split(".")[-1]) or humanize_field(path)
-        fields.append(FieldProblem(path, label, _message(str(entry.get("message", "")))))
+        message = _message(str(entry.get("message", "")))
+        name = path.split(".")[-1]
+        if name and name in message:  # "screening_date must not..." → "Screening date must not..."
+            message = _sentence(message.replace(name, label))
+        fields.append(FieldProblem(path, label, message))
     detail = str(problem.get("detail") or "")
     if status == 422 and fields:
-        summary = "Please correct: " + "; ".join(f"{f.label}: {f.message}" for f in fields)
+        names = ", ".join(dict.fromkeys(f.label for f in fields))
+        summary = f"Nothing was saved. Please correct: {names}."
+    elif detail and status == 404:  # the same answer whether unknown or another site's
+        summary = _sentence(detail) + " It may not exist, or not be visible to your site."
     elif detail and status not in (401, 500, 502, 503):
         summary = _sentence(detail)
     else:

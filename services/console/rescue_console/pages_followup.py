@@ -63,7 +63,8 @@ async def record(request: Request, subject_id: SubjectId, record_type: str, sess
             if exc.status >= 500 or exc.status == 401:
                 raise
             summary = exc.summary
-            errors = {p.field: p.message for p in exc.fields}
+            # The API names a field of the record type: "recist.correction_reason".
+            errors = {p.field.split(".")[-1]: p.message for p in exc.fields}
         else:
             what = record_form.title
             session.notices.append(f"{what} {'corrected' if 'supersedes' in body else 'recorded'}.")
