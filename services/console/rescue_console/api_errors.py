@@ -79,10 +79,10 @@ def from_problem(service: str, status: int, body: Any,
             continue
         path = str(entry.get("field", ""))
         label = labels.get(path) or labels.get(path.split(".")[-1]) or humanize_field(path)
-        message = _message(str(entry.get("message", "")))
         name = path.split(".")[-1]
-        if name and name in message:  # "screening_date must not..." → "Screening date must not..."
-            message = _sentence(message.replace(name, label))
+        # "screening_date must not be..." → "Screening date must not be..."
+        message = _message(str(entry.get("message", "")).replace(name, label) if name
+                           else str(entry.get("message", "")))
         fields.append(FieldProblem(path, label, message))
     detail = str(problem.get("detail") or "")
     if status == 422 and fields:

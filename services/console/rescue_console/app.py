@@ -41,7 +41,9 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: ConsoleSettings | None = None,
-               transports: dict[str, httpx.AsyncBaseTransport] | None = None) -> FastAPI:
+               transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+               oidc_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """`transports` / `oidc_transport`: in-process services and identity provider (tests)."""
     settings = settings or ConsoleSettings()
 
     @contextlib.asynccontextmanager
@@ -51,7 +53,8 @@ def create_app(settings: ConsoleSettings | None = None,
             for client in app.state.clients.values():
                 await stack.enter_async_context(client)
             oidc_http = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=settings.request_timeout_seconds))
+                httpx.AsyncClient(timeout=settings.request_timeout_seconds,
+                                  transport=oidc_transport))
             app.state.oidc = OidcClient(settings, oidc_http) if settings.oidc_enabled else None
             yield
 
