@@ -116,7 +116,10 @@ def create_app(settings: ConsoleSettings | None = None,
                       message="This address does not name a page of the console (a subject id "
                               "is letters, digits, '.', '_' or '-').")
 
+    # Liveness and readiness alike: the console owns no database nor broker, and a service that
+    # is down is explained on the pages that need it rather than hiding the whole console.
     @app.get("/healthz", include_in_schema=False)
+    @app.get("/readyz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,6 +54,14 @@ class ConsoleSettings(BaseSettings):
                                                    "(set true behind TLS).")
     log_level: str = Field("INFO", description="Python log level.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, values: Any) -> Any:
+        # docker compose passes `${OIDC_ISSUER:-}` as an empty string when it is not set.
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if v != "" or not k.lower().startswith("oidc")}
+        return values
+
     @model_validator(mode="after")
     def _oidc_complete(self) -> ConsoleSettings:
         if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_uri):
@@ -60,7 +70,7 @@ class ConsoleSettings(BaseSettings):
 
     @property
     def oidc_enabled(self) -> bool:
-        return self.oidc_issuer is not None
+        return bool(self.oidc_issuer)
 
     def service_url(self, service: str) -> str:
         return str(getattr(self, f"{service}_url"))
