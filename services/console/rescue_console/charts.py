@@ -28,7 +28,8 @@ def accrual_svg(randomized: Iterable[tuple[date, str]]) -> str:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" '
                 f'height="60" aria-label="{title}: none yet"><text x="10" y="30">'
                 "No randomization yet.</text></svg>")
-    first, last = events[0][0], max(events[-1][0], events[0][0] + timedelta(days=1))
+    # A day of margin on each side: the first step is visible even when all fall on one day.
+    first, last = events[0][0] - timedelta(days=1), events[-1][0] + timedelta(days=1)
     sites = sorted({site for _, site in events})
     totals = Counter(site for _, site in events)
     top = max(totals.values())
@@ -53,7 +54,7 @@ def accrual_svg(randomized: Iterable[tuple[date, str]]) -> str:
         parts.append(f'<line x1="{LEFT - 4}" x2="{LEFT + plot_w}" y1="{y(tick):.1f}" '
                      f'y2="{y(tick):.1f}" stroke="#ddd"/><text x="{LEFT - 8}" '
                      f'y="{y(tick) + 4:.1f}" text-anchor="end" font-size="12">{tick}</text>')
-    for day in (first, first + (last - first) / 2, last):
+    for day in sorted({first, first + (last - first) // 2, last}):
         parts.append(f'<text x="{x(day):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle" '
                      f'font-size="12">{day.isoformat()}</text>')
     parts.append(f'<text x="14" y="{TOP + plot_h / 2}" font-size="12" '

@@ -334,3 +334,12 @@ async def later_in_the_trial(browser: Browser, base: str, subject_id: str, arm: 
         await team.click("text=Download the ADTTE")
     adtte = await (await download.value).path()
     assert subject_id in await asyncio.to_thread(Path(adtte).read_text)
+
+    # A monitor: every service's audit chain verified (where the service keeps one).
+    monitor = await sign_in(browser, base, "", "monitor")
+    await monitor.goto("/trial/audit")
+    await expect(monitor.locator("#audit-status tr", has_text="randomization")).to_contain_text(
+        "Valid")
+    await shot(monitor, "11-audit")
+    await monitor.goto("/trial/dead-letters")
+    await expect(monitor.locator("#dead-letters")).to_contain_text("none")
