@@ -114,7 +114,10 @@ async def _verification(api: Api, service: str) -> dict[str, Any]:
             return {"service": service, "state": "none",
                     "text": "This service offers no audit-trail verification."}
         return {"service": service, "state": "unknown", "text": exc.summary}
-    if result.get("valid"):
+    if not isinstance(result, dict) or not isinstance(result.get("valid"), bool):
+        return {"service": service, "state": "unknown",
+                "text": "The service's verification answer is not one the console reads."}
+    if result["valid"]:
         return {"service": service, "state": "valid",
                 "text": f"Valid: {result.get('entries')} entries, the hash chain is intact."}
     return {"service": service, "state": "broken",

@@ -343,3 +343,14 @@ async def later_in_the_trial(browser: Browser, base: str, subject_id: str, arm: 
     await shot(monitor, "11-audit")
     await monitor.goto("/trial/dead-letters")
     await expect(monitor.locator("#dead-letters")).to_contain_text("none")
+
+    # Her investigator finds the allocation was made in error: a reason is required, in words.
+    await site.goto(f"/subjects/{subject_id}/randomization")
+    await site.click("text=Mark this allocation as made in error")
+    await site.fill("#in-invalidation-reason", "wrong")
+    await site.click("form[action$='/invalidation'] button[type=submit]")
+    await expect(site.locator("#err-invalidation-reason")).to_be_visible()
+    await site.fill("#in-invalidation-reason", "prior malignancy found in the source documents")
+    await site.click("form[action$='/invalidation'] button[type=submit]")
+    await expect(site.locator(".notice")).to_contain_text("made in error")
+    await expect(site.locator("dl.figures")).to_contain_text("invalidated")
