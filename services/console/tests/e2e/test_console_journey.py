@@ -39,6 +39,8 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[4]
 SHOTS = REPO / ".local" / "test-output" / "console"
 K = 0.05  # her CA-125 elimination rate (/day): standardized KELIM 1.35, favourable
+# Two cores shared with the rest of the suite: a page that calls four services may take a while.
+expect.set_options(timeout=15_000)
 
 
 def chromium() -> str:
