@@ -30,6 +30,7 @@ from rescue_console.settings import ConsoleSettings
 from rescue_console.web import BadForm, NotAllowed, SignInRequired, render
 
 log = logging.getLogger("rescue_console")
+SESSIONLESS = frozenset({"/healthz", "/readyz"})
 # Pages and assets come from this origin only; the service figures are inlined or proxied.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -68,6 +69,10 @@ def create_app(settings: ConsoleSettings | None = None,
     @app.middleware("http")
     async def with_session(request: Request,
                            call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.url.path in SESSIONLESS or request.url.path.startswith("/static/"):
+            response = await call_next(request)  # probes and assets: no session is made
+            response.headers.update(SECURITY_HEADERS)
+            return response
         store: SessionStore = app.state.sessions
         session = store.get(request.cookies.get(COOKIE)) or store.new()
         request.state.session = session
@@ -78,8 +83,7 @@ def create_app(settings: ConsoleSettings | None = None,
                                 secure=settings.cookie_secure, path="/",
                                 max_age=settings.session_ttl_seconds)
         response.headers.update(SECURITY_HEADERS)
-        if not request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"
+        response.headers["Cache-Control"] = "no-store"  # pages show patient data
         return response
 
     @app.exception_handler(SignInRequired)

@@ -55,15 +55,19 @@ class Session:
         return notices
 
 
+# A visitor who has not signed in keeps a session (for the sign-in form's CSRF token) this long.
+ANONYMOUS_TTL_SECONDS = 1800
+
+
 class SessionStore:
     def __init__(self, ttl_seconds: int) -> None:
         self._ttl = ttl_seconds
         self._sessions: dict[str, Session] = {}
 
-    def new(self) -> Session:
+    def new(self, ttl_seconds: int = ANONYMOUS_TTL_SECONDS) -> Session:
         self._purge()
         session = Session(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32),
-                          expires_at=time.time() + self._ttl)
+                          expires_at=time.time() + ttl_seconds)
         self._sessions[session.id] = session
         return session
 
@@ -77,7 +81,7 @@ class SessionStore:
                 roles: tuple[str, ...]) -> Session:
         """A fresh session id and CSRF token at sign-in (no session fixation)."""
         self.drop(old)
-        session = self.new()
+        session = self.new(self._ttl)
         session.token, session.user, session.site_id, session.roles = token, user, site_id, roles
         return session
 

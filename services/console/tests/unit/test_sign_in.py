@@ -186,3 +186,11 @@ async def test_oidc_code_flow_with_pkce_signs_in_with_the_providers_site_and_rol
 
     replay = await console.get(f"/auth/callback?{urlsplit(back.headers['location']).query}")
     assert replay.status_code == 400 and "No sign-in was started" in replay.text
+
+
+async def test_probes_and_assets_make_no_session(console: httpx.AsyncClient) -> None:
+    for path in ("/healthz", "/readyz", "/static/console.css"):
+        response = await console.get(path)
+        assert response.status_code == 200 and COOKIE not in response.headers.get(
+            "set-cookie", "")
+    assert "x-content-type-options" in response.headers
