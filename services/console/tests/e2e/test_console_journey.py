@@ -27,6 +27,7 @@ import httpx
 import pytest
 import time_machine
 import uvicorn
+from axe_playwright_python.async_playwright import Axe
 from harness import ELIGIBLE_FACTS, Platform, start_platform
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -90,9 +91,22 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
+# axe-core's findings on every page photographed, reported together at the end of the journey.
+ACCESSIBILITY: dict[str, list[str]] = {}
+
+
 async def shot(page: Page, name: str) -> None:
+    """Save the page's screenshot and check it with axe-core (WCAG 2 A/AA rules)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    results = await Axe().run(page, options={
+        "resultTypes": ["violations"],
+        "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    violations = [f"{v['id']} ({v['impact']}): {v['help']} — "
+                  f"{[n['target'] for n in v['nodes']][:3]}"
+                  for v in results.response["violations"]]
+    if violations:
+        ACCESSIBILITY[name] = violations
 
 
 async def reload_until(page: Page, ready: Callable[[], Awaitable[bool]], what: str,
@@ -189,6 +203,7 @@ async def test_a_subject_from_screening_to_progression_through_the_console(
     kafka_bootstrap: str, topic_namespace: str, database_urls: dict[str, str], browser: Browser,
 ) -> None:
     subject_id = f"S01-{uuid.uuid4().hex[:6]}"
+    ACCESSIBILITY.clear()
     async with (start_platform(kafka_bootstrap, topic_namespace, database_urls) as platform,
                 console_serving(platform) as base):
         today = today_in(platform["randomization"].settings.trial_timezone)
@@ -279,6 +294,8 @@ async def test_a_subject_from_screening_to_progression_through_the_console(
         with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=91), tick=True):
             later = today_in(platform["randomization"].settings.trial_timezone)
             await later_in_the_trial(browser, base, subject_id, arm, today, later, others)
+    assert ACCESSIBILITY == {}, "\n".join(
+        f"{page}: {finding}" for page, findings in ACCESSIBILITY.items() for finding in findings)
 
 
 async def later_in_the_trial(browser: Browser, base: str, subject_id: str, arm: str,
