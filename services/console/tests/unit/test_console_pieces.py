@@ -12,6 +12,7 @@ from rescue_console.api_errors import from_problem, unreachable
 from rescue_console.charts import accrual_svg
 from rescue_console.facts_form import NOT_EVALUABLE, fact_fields, read_facts
 from rescue_console.followup_forms import BY_TYPE, prefilled, read_record
+from rescue_console.pages_subject import _row_of, read_measurements
 from rescue_console.pages_trial import dead_lettered
 from rescue_console.worklist import WorklistRow, arrange, next_visit
 from rescue_eligibility.app import create_app as eligibility_app
@@ -146,3 +147,18 @@ def test_dead_letters_are_read_from_the_metrics_page() -> None:
                'events_dead_lettered_total{topic="rescue.eligibility.v1"} 2.0\n'
                'events_consumed_total{topic="x",outcome="duplicate"} 5.0\n')
     assert dead_lettered(metrics) == {"rescue.eligibility.v1": 2}
+
+
+def test_the_ca125_rows_become_measurements_and_half_filled_rows_are_errors() -> None:
+    measurements, errors = read_measurements({
+        "date.0": "2026-03-01", "value.0": "900,5", "unit.0": "kU/L",
+        "date.1": "2026-03-15", "value.1": "12", "unit.1": "U/mL", "comparator.1": "<",
+        "date.2": "2026-03-29", "value.2": "",
+        "date.3": "", "value.3": "high", "unit.3": "U/mL"})
+    assert measurements == [
+        {"date": "2026-03-01", "value": 900.5, "unit": "kU/L"},
+        {"date": "2026-03-15", "value": 12.0, "unit": "U/mL", "comparator": "<"}]
+    assert errors == {"row.2": "Give both the date and the value.",
+                      "row.3": "Give both the date and the value."}
+    assert _row_of("measurements.3.value") == "row.3"
+    assert _row_of("chemotherapy_start_date") == "chemotherapy_start_date"
