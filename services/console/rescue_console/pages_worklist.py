@@ -13,6 +13,8 @@ router = APIRouter()
 @router.get("/worklist")
 async def worklist(request: Request, session: SiteStaff, api: UserApi, q: str = "",
                    sort: str = "screened", order: str = "desc") -> Response:
-    rows = arrange(await site_worklist(api), q, sort if sort in SORT_KEYS else "screened",
+    everyone, silent = await site_worklist(api)
+    rows = arrange(everyone, q, sort if sort in SORT_KEYS else "screened",
                    descending=order == "desc")
-    return render(request, "worklist.html", rows=rows, q=q, sort=sort, order=order)
+    return render(request, "worklist.html", rows=rows, q=q, sort=sort, order=order,
+                  silent=sorted(silent))

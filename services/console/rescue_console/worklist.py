@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rescue_console.api import Api
+from rescue_console.api_errors import ApiError
 
 # At most this many API calls at once for one page (the services serve other sites too).
 CONCURRENT_CALLS = 8
@@ -70,12 +71,19 @@ def next_visit(visits: dict[str, Any] | None) -> tuple[str | None, int]:
     return (min(ahead) if ahead else None), overdue
 
 
-async def subject_row(api: Api, screening: dict[str, Any], gate: asyncio.Semaphore) -> WorklistRow:
+async def subject_row(api: Api, screening: dict[str, Any], gate: asyncio.Semaphore,
+                      silent: set[str]) -> WorklistRow:
     subject_id = screening["subject_id"]
 
     async def fetch(service: str, path: str) -> Any:
         async with gate:
-            return await api.get_or_none(service, path)
+            try:
+                return await api.get_or_none(service, path)
+            except ApiError as exc:
+                if exc.status == 401:
+                    raise
+                silent.add(service)  # the row is shown with that service's columns blank
+                return None
 
     prediction, candidate = await asyncio.gather(
         fetch("prediction", f"/v1/subjects/{subject_id}/prediction"),
@@ -100,11 +108,14 @@ async def subject_row(api: Api, screening: dict[str, Any], gate: asyncio.Semapho
         next_visit=due, overdue=overdue, pfs=pfs_status(pfs))
 
 
-async def site_worklist(api: Api) -> list[WorklistRow]:
-    """Every subject the caller's site screened, newest screening first."""
+async def site_worklist(api: Api) -> tuple[list[WorklistRow], set[str]]:
+    """Every subject the caller's site screened, newest screening first; and the services that
+    did not answer (their columns are blank)."""
     screenings = await api.get("eligibility", "/v1/subjects")
     gate = asyncio.Semaphore(CONCURRENT_CALLS)
-    return list(await asyncio.gather(*(subject_row(api, s, gate) for s in screenings)))
+    silent: set[str] = set()
+    rows = await asyncio.gather(*(subject_row(api, s, gate, silent) for s in screenings))
+    return list(rows), silent
 
 
 def arrange(rows: list[WorklistRow], query: str, sort: str, descending: bool

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
 import pytest
 
+from rescue_console.api import Api
 from rescue_console.api_errors import from_problem, unreachable
 from rescue_console.charts import accrual_svg
 from rescue_console.facts_form import NOT_EVALUABLE, fact_fields, read_facts
 from rescue_console.followup_forms import BY_TYPE, prefilled, read_record
 from rescue_console.pages_subject import _row_of, read_measurements
 from rescue_console.pages_trial import dead_lettered
-from rescue_console.worklist import WorklistRow, arrange, next_visit
+from rescue_console.worklist import WorklistRow, arrange, next_visit, site_worklist
 from rescue_eligibility.app import create_app as eligibility_app
 from rescue_eligibility.settings import EligibilitySettings
 
@@ -162,3 +164,24 @@ def test_the_ca125_rows_become_measurements_and_half_filled_rows_are_errors() ->
                       "row.3": "Give both the date and the value."}
     assert _row_of("measurements.3.value") == "row.3"
     assert _row_of("chemotherapy_start_date") == "chemotherapy_start_date"
+
+
+async def test_a_service_that_does_not_answer_leaves_its_columns_blank() -> None:
+    """The worklist still lists the site's subjects when randomization is down."""
+    def eligibility(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[{"subject_id": "S01-0001", "screening_date": "2026-03-01",
+                                          "outcome": "eligible", "final_decision": "pending"}])
+
+    def prediction(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"status": 404, "detail": "no prediction yet"})
+
+    def randomization(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    clients = {name: httpx.AsyncClient(base_url="http://x", transport=httpx.MockTransport(h))
+               for name, h in (("eligibility", eligibility), ("prediction", prediction),
+                               ("randomization", randomization), ("followup", prediction))}
+    rows, silent = await site_worklist(Api(clients, "token"))
+    assert silent == {"randomization"}
+    assert [(r.subject_id, r.prediction, r.randomization) for r in rows] == [
+        ("S01-0001", None, "not yet")]
