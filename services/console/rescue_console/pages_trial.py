@@ -45,18 +45,29 @@ def _cutoff(value: str | None) -> str | None:
 
 @router.get("/trial")
 async def overview(request: Request, session: TrialTeam, api: UserApi) -> Response:
-    (log, log_error), (allocations, alloc_error), (balance, balance_error) = await asyncio.gather(
+    (log, log_error), (balance, balance_error) = await asyncio.gather(
         optional(api.get("eligibility", "/v1/screening-log")),
-        optional(api.get("randomization", "/v1/randomizations")),
         optional(api.get("randomization", "/v1/balance")))
-    accrual = None
+    return render(request, "trial.html", page="overview", log=log, log_error=log_error,
+                  balance=balance, balance_error=balance_error)
+
+
+@router.get("/trial/accrual")
+async def accrual(request: Request, session: TrialTeam, api: UserApi) -> Response:
+    """A page of its own: reading the list of randomizations is an audited export, recorded
+    only when someone asks for accrual, not on every visit to the overview."""
+    allocations, error = await optional(api.get("randomization", "/v1/randomizations"))
+    figure = None
+    by_site: dict[str, int] = {}
     if allocations is not None:
         # Markup: charts.py escapes every text it writes into the SVG.
-        accrual = Markup(accrual_svg(
+        figure = Markup(accrual_svg(
             (date.fromisoformat(a["randomization_date"]), a["site_id"]) for a in allocations))
-    return render(request, "trial.html", page="overview", log=log, log_error=log_error,
-                  accrual=accrual, alloc_error=alloc_error, balance=balance,
-                  balance_error=balance_error)
+        for a in allocations:
+            by_site[a["site_id"]] = by_site.get(a["site_id"], 0) + 1
+    return render(request, "accrual.html", page="accrual", figure=figure, error=error,
+                  by_site=dict(sorted(by_site.items())),
+                  total=len(allocations) if allocations is not None else None)
 
 
 @router.get("/trial/consort")

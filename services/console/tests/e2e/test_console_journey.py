@@ -328,8 +328,12 @@ async def later_in_the_trial(browser: Browser, base: str, subject_id: str, arm: 
     # The statistician: CONSORT counts, the Kaplan-Meier figure, the at-risk table.
     team = await sign_in(browser, base, "", "statistician")
     await expect(team.locator("h1")).to_have_text("Trial overview")
-    await expect(team.locator("#accrual-title")).to_have_count(1)
+    await expect(team.locator("#balance-h")).to_be_visible()
     await shot(team, "07-trial-overview")
+    await team.click("text=Accrual by site over time")
+    await expect(team.locator("#accrual-title")).to_have_count(1)
+    await expect(team.locator("#accrual-by-site")).to_contain_text("S01")
+    await shot(team, "12-accrual")
     await team.goto("/trial/consort")
     await expect(team.locator("#consort-randomized")).to_have_text(str(1 + others))
     await image_loaded(team, "#consort-diagram")
