@@ -240,6 +240,16 @@ async def test_a_subject_from_screening_to_progression_through_the_console(
         await expect(site.locator("dl.figures")).to_contain_text("Half-life")
         await expect(site.locator("#kelim-points")).to_contain_text("used")
         await image_loaded(site, "#ca125-plot")
+        # The lab's day-42 value was mistyped: corrected with its reason, the earlier one kept.
+        await site.click("text=Correct a recorded value")
+        await site.select_option("#in-correction-date", (start + dt.timedelta(days=42)).isoformat())
+        await site.fill("#in-correction-value", "110.5")
+        await site.fill("#in-correction-reason", "transcription error in the laboratory report")
+        await site.click("form[action$='/ca125/correction'] button[type=submit]")
+        await expect(site.locator(".notice")).to_contain_text("corrected")
+        await expect(site.locator("table", has_text="Corrections")).to_contain_text(
+            "transcription error in the laboratory report")
+        await expect(site.locator(".verdict")).to_contain_text("highly likely complete resection")
         await shot(site, "04-ca125-prediction")
 
         # Randomization: offered once she is randomizable; consent, then a confirmation step.
