@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared services/eligibility services/prediction services/randomization services/followup
+PACKAGES := shared services/eligibility services/prediction services/randomization services/followup services/console
 STAMP := $(VENV)/.installed
 
 help: ## List the targets
@@ -19,7 +19,7 @@ $(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PAC
 
 venv: $(STAMP) ## Create the Python environment (.venv) with pinned dependencies
 
-run: $(STAMP) ## Start Kafka and the four services (8001-8004) on SQLite; Ctrl-C stops all
+run: $(STAMP) ## Start Kafka, the four services (8001-8004) on SQLite and the console (8000)
 	bash deploy/local/run.sh
 
 test: $(STAMP) ## Start Kafka and PostgreSQL, run the whole test suite, stop them

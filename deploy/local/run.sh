@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: a local Kafka broker and the four services on SQLite files, all on 127.0.0.1.
+# `make run`: a local Kafka broker and the four services on SQLite files, all on 127.0.0.1, and the
+# trial console on 8000 (local development sign-in).
 # Logs go to .local/run/<service>.log; Ctrl-C stops the services, then the broker.
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -54,6 +55,15 @@ for service in "${ORDER[@]}"; do
   done
 done
 
+# The trial console: web pages over the four services' APIs (no database, no Kafka of its own).
+PORT=8000 HOST=127.0.0.1 DEV_SIGN_IN=true "$ROOT/.venv/bin/rescue-console" serve \
+  >"$RUN_DIR/console.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 1 60); do
+  [[ $(readiness 8000) == 200 ]] && break
+  sleep 0.5
+done
+
 echo
 echo "RESCUE platform running (Kafka at ${KAFKA_BOOTSTRAP_SERVERS}):"
 for service in "${ORDER[@]}"; do
@@ -62,6 +72,8 @@ for service in "${ORDER[@]}"; do
   printf '  %-14s http://127.0.0.1:%s  (docs /docs, readiness %s, log .local/run/%s.log)\n' \
     "$service" "$port" "$state" "$service"
 done
+printf '  %-14s http://127.0.0.1:8000  (readiness %s, log .local/run/console.log)\n' \
+  console "$(readiness 8000)"
 echo
 echo "Get a token:  make token SITE=S01 ROLES=site_user"
 echo "Press Ctrl-C to stop."

@@ -88,3 +88,12 @@ async def screening_log(uow: EligibilityUnitOfWork, caller: Principal) -> Screen
             recorded_order=order, outcome=s.result.outcome, final_decision=s.final_decision,
             failed_criteria=s.current.failed_criteria)
         for order, s in enumerate(screenings))
+
+
+async def latest_screenings(uow: EligibilityUnitOfWork, caller: Principal) -> list[Screening]:
+    """Each screened subject's latest screening, of the caller's site (every site for the trial
+    team), newest first: a site's worklist starts here."""
+    latest: dict[str, Screening] = {}
+    for s in await uow.screenings.all(site_scope(caller)):  # oldest first: the last one wins
+        latest[s.subject_id] = s
+    return sorted(latest.values(), key=lambda s: (s.screening_date, s.created_at), reverse=True)
