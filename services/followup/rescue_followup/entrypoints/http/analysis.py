@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from rescue_followup.adapters.figures import draw_km_figure
 from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records
 from rescue_followup.entrypoints.http.dependencies import Analyst, PopulationQuery, UoW
@@ -50,6 +49,9 @@ async def analyse(
 
 
 async def figure(rows: Records, population: Population, fmt: analysis.FigureFormat) -> Response:
+    # matplotlib and lifelines load with the first figure, not with the service.
+    from rescue_followup.adapters.figures import draw_km_figure
+
     image = await analysis.km_figure(rows, population, fmt, draw_km_figure)
     return Response(image, media_type=MEDIA[fmt])
 
