@@ -42,9 +42,9 @@ def serving(name: str, tmp: str) -> Iterator[tuple[int, httpx.Client]]:
     env = os.environ | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{name}.db",
                         "PORT": str(port), "HOST": "127.0.0.1", "MESSAGING_ENABLED": "false",
                         "LOG_LEVEL": "WARNING"}
-    log = Path(tmp, f"{name}.log").open("w")
-    process = subprocess.Popen([str(ROOT / ".venv/bin" / f"rescue-{name}"), "serve"], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    with Path(tmp, f"{name}.log").open("w") as log:
+        process = subprocess.Popen([str(ROOT / ".venv/bin" / f"rescue-{name}"), "serve"],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
             deadline = time.monotonic() + 120
@@ -60,7 +60,6 @@ def serving(name: str, tmp: str) -> Iterator[tuple[int, httpx.Client]]:
     finally:
         process.terminate()
         process.wait(30)
-        log.close()
 
 
 def use_eligibility(client: httpx.Client, quick: bool) -> None:

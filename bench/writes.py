@@ -34,7 +34,11 @@ from rescue_randomization.app import DEFINITION as RANDOMIZATION
 from rescue_randomization.entrypoints.events import HANDLERS
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts import new_event
-from rescue_shared.contracts.events import EligibilityConfirmed, PredictionCompleted, SubjectScreened
+from rescue_shared.contracts.events import (
+    EligibilityConfirmed,
+    PredictionCompleted,
+    SubjectScreened,
+)
 from rescue_shared.db.engine import Database
 from rescue_shared.testing import (
     RunningService,
