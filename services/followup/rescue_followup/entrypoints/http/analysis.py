@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from rescue_followup.adapters.memory import release_free_memory
 from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records
 from rescue_followup.entrypoints.http.dependencies import Analyst, PopulationQuery, UoW
@@ -45,6 +46,7 @@ async def analyse(
     rows: Records, population: Population, cutoff: dt.date | None
 ) -> PfsAnalysisReport:
     result = await analysis.pfs_analysis(rows, population)
+    release_free_memory()  # the analysis' arrays are freed: give the pages back
     return PfsAnalysisReport(**dict(result), data_cutoff=cutoff)
 
 
@@ -53,6 +55,7 @@ async def figure(rows: Records, population: Population, fmt: analysis.FigureForm
     from rescue_followup.adapters.figures import draw_km_figure
 
     image = await analysis.km_figure(rows, population, fmt, draw_km_figure)
+    release_free_memory()
     return Response(image, media_type=MEDIA[fmt])
 
 
