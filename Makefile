@@ -25,8 +25,8 @@ run: $(STAMP) ## Start Kafka, the four services (8001-8004) on SQLite and the co
 test: $(STAMP) ## Start Kafka and PostgreSQL, run the whole test suite, stop them
 	bash deploy/local/test.sh $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Benchmarks: screening latency and event propagation (own Kafka broker)
-	bash deploy/local/bench.sh $(BENCH_ARGS)
+bench: $(STAMP) ## Benchmarks beside their ceilings -> .local/bench/ (QUICK=1: smoke run, < 1 min)
+	bash deploy/local/bench.sh $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 .PHONY: chaos  # a target named like the chaos/ package directory
 chaos: $(STAMP) ## Fault campaign: own Kafka+PostgreSQL, 2 replicas, 200 subjects, 50 faults

@@ -68,6 +68,9 @@ class OutboxRelay:
         while not self._stopping.is_set():
             try:
                 await self._ensure_producer()
+                # Cleared before the read, not after the wait: a commit the read will see does not
+                # trigger one more (empty) pass; one after it sets the signal again.
+                self._database.outbox_committed.clear()
                 published = await self.publish_pending()
                 failures = 0
                 if published < self._settings.outbox_batch_size:
@@ -178,7 +181,6 @@ class OutboxRelay:
         if wake_on_commit:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(signal.wait(), timeout)
-            signal.clear()
         else:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout)

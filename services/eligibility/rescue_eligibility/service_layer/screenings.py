@@ -94,6 +94,6 @@ async def latest_screenings(uow: EligibilityUnitOfWork, caller: Principal) -> li
     """Each screened subject's latest screening, of the caller's site (every site for the trial
     team), newest first: a site's worklist starts here."""
     latest: dict[str, Screening] = {}
-    for s in await uow.screenings.all(site_scope(caller)):  # oldest first: the last one wins
+    for s in await uow.screenings.all(caller.site_scope):  # oldest first: the last one wins
         latest[s.subject_id] = s
     return sorted(latest.values(), key=lambda s: (s.screening_date, s.created_at), reverse=True)

@@ -43,9 +43,7 @@ from typing import Literal, SupportsFloat, TypeAlias
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import special, stats
 
 from rescue_followup.domain.adtte import CONTROL_ARM, EXPERIMENTAL_ARM, PARAMCD_PFS, AdtteRow
 
@@ -300,6 +298,8 @@ class KmCurve:
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray, alpha: float = 0.05) -> KmCurve:
     """lifelines' KM and exponential-Greenwood (log-log) band, on R's time points and NA rule."""
+    from lifelines import KaplanMeierFitter  # on first use: the service's memory at rest
+
     kmf = KaplanMeierFitter(alpha=alpha).fit(time, event)
     curve_times = kmf.timeline
     survival = kmf.survival_function_.to_numpy()[:, 0]
@@ -473,6 +473,8 @@ def stratified_logrank(
 
 
 def _stratified_result(table: RiskTable) -> StratifiedLogrankResult:
+    from scipy import stats  # on first use: the service's memory at rest
+
     o_minus_e, variance = logrank_sums(table)
     if variance > 0:
         chi2: float | None = o_minus_e**2 / variance
@@ -562,6 +564,8 @@ def efron_cox(table: RiskTable) -> CoxFit:
 def _cox_result(
     table: RiskTable, opts: AnalysisOptions, *, stratified: bool, notes: list[str]
 ) -> CoxResult | None:
+    from scipy import special, stats  # on first use: the service's memory at rest
+
     label = "stratified Cox" if stratified else "Cox"
     try:
         fit = efron_cox(table)
@@ -613,6 +617,8 @@ def analyse_pfs(
     records: Records, *, population: Population = "itt", options: AnalysisOptions | None = None
 ) -> PfsAnalysis:
     """KM by arm, medians, landmarks, log-rank (plain and stratified), Cox HR, numbers at risk."""
+    from scipy import stats  # on first use: the service's memory at rest
+
     opts = options or AnalysisOptions()
     frame = analysis_frame(records, population, opts)
     time = frame["time"].to_numpy(float)

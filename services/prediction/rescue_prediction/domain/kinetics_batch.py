@@ -28,11 +28,13 @@ from rescue_prediction.domain.kinetics import (
 from rescue_prediction.domain.protocol import KineticsSettings
 
 _USED, _PAD = 0, -1
+# (day, value, censoring code, present) padded arrays, one row per series.
+Padded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _CODE = {reason: i + 1 for i, reason in enumerate(EXCLUSION_ORDER)}
 _CENSORING_CODE = {None: 0, "below_detection_limit": 1, "above_measurement_range": 2}
 
 
-def _pad(series_list: Sequence[Sequence[KineticPoint]]) -> tuple[np.ndarray, ...]:
+def _pad(series_list: Sequence[Sequence[KineticPoint]]) -> Padded:
     """(day, value, censoring code, present) arrays sorted by day within each row (stable)."""
     n = len(series_list)
     m = max(1, max(len(s) for s in series_list))
@@ -46,8 +48,35 @@ def _pad(series_list: Sequence[Sequence[KineticPoint]]) -> tuple[np.ndarray, ...
         val[i, :k] = [p.value_u_ml for p in series]
         cens[i, :k] = [_CENSORING_CODE[p.censoring] for p in series]
         present[i, :k] = True
+    return _sorted_by_day(day, val, cens, present)
+
+
+def _sorted_by_day(day: np.ndarray, val: np.ndarray, cens: np.ndarray, present: np.ndarray
+                   ) -> Padded:
     order = np.argsort(day, axis=1, kind="stable")
-    return tuple(np.take_along_axis(a, order, axis=1) for a in (day, val, cens, present))
+    return (np.take_along_axis(day, order, axis=1), np.take_along_axis(val, order, axis=1),
+            np.take_along_axis(cens, order, axis=1), np.take_along_axis(present, order, axis=1))
+
+
+def _pad_long(series_index: np.ndarray, day: np.ndarray, val: np.ndarray, cens: np.ndarray,
+              n_series: int) -> Padded:
+    """`_pad` for long-form columns (one entry per point, `series_index` its row), without a
+    Python loop: each point goes to column "its rank within its series" (input order kept)."""
+    order = np.argsort(series_index, kind="stable")
+    rows = series_index[order]
+    counts = np.bincount(rows, minlength=n_series)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    cols = np.arange(len(rows)) - starts[rows]
+    m = max(1, int(counts.max()) if len(counts) else 1)
+    padded_day = np.full((n_series, m), np.inf)
+    padded_val = np.full((n_series, m), np.nan)
+    padded_cens = np.zeros((n_series, m), dtype=np.int8)
+    present = np.zeros((n_series, m), dtype=bool)
+    padded_day[rows, cols] = day[order]
+    padded_val[rows, cols] = val[order]
+    padded_cens[rows, cols] = cens[order]
+    present[rows, cols] = True
+    return _sorted_by_day(padded_day, padded_val, padded_cens, present)
 
 
 def _codes(
@@ -99,7 +128,11 @@ class _BatchFit:
 
 
 def _fit_arrays(series_list: Sequence[Sequence[KineticPoint]], s: KineticsSettings) -> _BatchFit:
-    day, val, cens, present = _pad(series_list)
+    return _fit_padded(*_pad(series_list), s)
+
+
+def _fit_padded(day: np.ndarray, val: np.ndarray, cens: np.ndarray, present: np.ndarray,
+                s: KineticsSettings) -> _BatchFit:
     code = _codes(day, val, cens, present, s)
     used = code == _USED
     count = used.sum(axis=1)
@@ -169,6 +202,83 @@ class KineticsSummary:
     missing: str | None
 
 
+@dataclass(frozen=True)
+class SummaryColumns:
+    """The figures of :class:`KineticsSummary` as one array per field (row i = series i); NaN
+    stands for None. `missing` is filled only for the series that could not be fitted."""
+
+    estimated: np.ndarray
+    k_per_day: np.ndarray
+    half_life_days: np.ndarray
+    standardized: np.ndarray
+    favorable: np.ndarray
+    n_used: np.ndarray
+    n_excluded: np.ndarray
+    r_squared: np.ndarray
+    residual_sd_log: np.ndarray
+    missing: list[str | None]
+
+
+def _summary_columns(f: _BatchFit, s: KineticsSettings) -> SummaryColumns:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half_life = np.where(f.ok & (f.k > 0), math.log(2) / f.k, np.nan)
+        standardized = np.where(f.ok, f.k / s.k_ref_per_day, np.nan)
+        r_squared = np.where(f.ok & (f.syy > 0), 1.0 - f.sse / f.syy, np.nan)
+        residual_sd = np.where(f.ok & (f.count > 2), np.sqrt(f.sse / (f.count - 2)), np.nan)
+    missing: list[str | None] = [None] * len(f.ok)
+    for i in np.flatnonzero(~f.ok).tolist():  # few in a real cohort: explained one by one
+        excluded = _excluded(f.day[i].tolist(), f.val[i].tolist(), f.code[i].tolist())
+        missing[i] = missing_message(int(f.count[i]), excluded, s)
+    return SummaryColumns(
+        estimated=f.ok, k_per_day=np.where(f.ok, f.k, np.nan), half_life_days=half_life,
+        standardized=standardized, favorable=f.ok & (standardized >= FAVORABLE_STANDARDIZED_MIN),
+        n_used=f.count, n_excluded=(f.code > 0).sum(axis=1), r_squared=r_squared,
+        residual_sd_log=residual_sd, missing=missing)
+
+
+@dataclass(frozen=True)
+class LongFormCohort:
+    """A cohort as long-form columns, one entry per point: `series_index` points into `ids`,
+    `day` is days since chemotherapy start, `censoring` 0 none / 1 below detection / 2 above."""
+
+    ids: list[str]
+    series_index: np.ndarray
+    day: np.ndarray
+    value_u_ml: np.ndarray
+    censoring: np.ndarray
+
+
+def summarise_columns(series_index: np.ndarray, day: np.ndarray, value_u_ml: np.ndarray,
+                      censoring: np.ndarray, n_series: int, settings: KineticsSettings
+                      ) -> SummaryColumns:
+    """``summarise_many`` on long-form columns (one entry per point; `series_index` in
+    0..n_series-1, `censoring` coded 0 none, 1 below detection, 2 above range), without building
+    a Python object per point: the path of cohorts posted as CSV (tested equal)."""
+    padded = _pad_long(series_index, day, value_u_ml, censoring, n_series)
+    return _summary_columns(_fit_padded(*padded, settings), settings)
+
+
+def summaries_of(c: SummaryColumns) -> list[KineticsSummary]:
+    """One :class:`KineticsSummary` per row of `c`."""
+    def none_if_nan(values: list[float]) -> list[float | None]:
+        return [None if math.isnan(v) else v for v in values]
+
+    k, half, std = (none_if_nan(a.tolist()) for a in (c.k_per_day, c.half_life_days,
+                                                       c.standardized))
+    r2, sd = none_if_nan(c.r_squared.tolist()), none_if_nan(c.residual_sd_log.tolist())
+    n_used, n_excluded = c.n_used.tolist(), c.n_excluded.tolist()
+    favorable = c.favorable.tolist()
+    out = []
+    for i, estimated in enumerate(c.estimated.tolist()):
+        out.append(KineticsSummary(
+            status="estimated" if estimated else "insufficient_data", k_per_day=k[i],
+            half_life_days=half[i], standardized=std[i],
+            favorable=favorable[i] if estimated else None, n_used=int(n_used[i]),
+            n_excluded=int(n_excluded[i]), r_squared=r2[i], residual_sd_log=sd[i],
+            missing=c.missing[i]))
+    return out
+
+
 def summarise_many(
     series_list: Sequence[Sequence[KineticPoint]], settings: KineticsSettings
 ) -> list[KineticsSummary]:
@@ -179,33 +289,4 @@ def summarise_many(
     """
     if not series_list:
         return []
-    s = settings
-    f = _fit_arrays(series_list, s)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        half_life = np.where(f.ok & (f.k > 0), math.log(2) / f.k, np.nan)
-        standardized = f.k / s.k_ref_per_day
-        r_squared = np.where(f.syy > 0, 1.0 - f.sse / f.syy, np.nan)
-        residual_sd = np.where(f.count > 2, np.sqrt(f.sse / (f.count - 2)), np.nan)
-    n_excluded = (f.code > 0).sum(axis=1)
-
-    def value(a: np.ndarray, i: int) -> float | None:
-        v = float(a[i])
-        return None if math.isnan(v) else v
-
-    summaries = []
-    for i in range(len(series_list)):
-        if not f.ok[i]:
-            excluded = _excluded(f.day[i].tolist(), f.val[i].tolist(), f.code[i].tolist())
-            summaries.append(KineticsSummary(
-                status="insufficient_data", k_per_day=None, half_life_days=None,
-                standardized=None, favorable=None, n_used=int(f.count[i]),
-                n_excluded=int(n_excluded[i]), r_squared=None, residual_sd_log=None,
-                missing=missing_message(int(f.count[i]), excluded, s)))
-            continue
-        std = float(standardized[i])
-        summaries.append(KineticsSummary(
-            status="estimated", k_per_day=float(f.k[i]), half_life_days=value(half_life, i),
-            standardized=std, favorable=std >= FAVORABLE_STANDARDIZED_MIN,
-            n_used=int(f.count[i]), n_excluded=int(n_excluded[i]),
-            r_squared=value(r_squared, i), residual_sd_log=value(residual_sd, i), missing=None))
-    return summaries
+    return summaries_of(_summary_columns(_fit_arrays(series_list, settings), settings))

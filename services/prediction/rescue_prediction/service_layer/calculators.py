@@ -7,10 +7,12 @@ here: the fit excludes them and reports why, which is what a cohort analysis nee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import numpy as np
 
 from rescue_prediction.domain.gcig import GcigResult, assess_gcig_response
 from rescue_prediction.domain.kinetics import (
@@ -20,7 +22,13 @@ from rescue_prediction.domain.kinetics import (
     fit_k,
     points_from_observations,
 )
-from rescue_prediction.domain.kinetics_batch import KineticsSummary, summarise_many
+from rescue_prediction.domain.kinetics_batch import (
+    KineticsSummary,
+    LongFormCohort,
+    SummaryColumns,
+    summarise_columns,
+    summarise_many,
+)
 from rescue_prediction.domain.protocol import PredictionProtocol
 from rescue_prediction.domain.units import (
     Ca125Observation,
@@ -114,3 +122,20 @@ def calculate_kelim_batch(protocol: PredictionProtocol,
         k_ref_per_day=settings.k_ref_per_day, window_days=settings.window_days,
         assumptions=list(settings.assumptions),
         results=[(s.id, r) for s, r in zip(series, summaries, strict=True)])
+
+
+def calculate_kelim_long(protocol: PredictionProtocol, cohort: LongFormCohort,
+                         block_series: int = MAX_BATCH_SERIES
+                         ) -> Iterator[tuple[list[str], SummaryColumns]]:
+    """K for a long-form cohort of any size, `block_series` series at a time (in `ids` order),
+    so a large cohort's answer can be streamed while the next block is computed."""
+    settings = protocol.kinetics_settings()
+    order = np.argsort(cohort.series_index, kind="stable")  # each series' own order kept
+    index = cohort.series_index[order]
+    for lo in range(0, max(len(cohort.ids), 1), block_series):
+        hi = min(lo + block_series, len(cohort.ids))
+        a, b = np.searchsorted(index, [lo, hi])
+        rows = order[a:b]
+        yield cohort.ids[lo:hi], summarise_columns(
+            index[a:b] - lo, cohort.day[rows], cohort.value_u_ml[rows], cohort.censoring[rows],
+            hi - lo, settings)

@@ -5,7 +5,13 @@ import pytest
 
 from rescue_prediction.adapters.protocol_files import load_protocol
 from rescue_prediction.domain.kinetics import KineticPoint, KineticsResult, fit_k
-from rescue_prediction.domain.kinetics_batch import KineticsSummary, fit_many, summarise_many
+from rescue_prediction.domain.kinetics_batch import (
+    KineticsSummary,
+    fit_many,
+    summaries_of,
+    summarise_columns,
+    summarise_many,
+)
 from rescue_prediction.domain.protocol import KineticsSettings
 
 REL = 1e-12
@@ -133,3 +139,26 @@ def test_summaries_are_the_figures_of_the_full_results(settings: KineticsSetting
             if want is not None:
                 assert got == pytest.approx(want, rel=1e-9, abs=1e-12), name
     assert summarise_many([], settings) == []
+
+
+CENSORING_CODE = {None: 0, "below_detection_limit": 1, "above_measurement_range": 2}
+
+
+def test_long_form_columns_give_the_same_summaries(settings: KineticsSettings) -> None:
+    """Points given as long-form columns, series interleaved (round robin, each series' own
+    order kept), give exactly summarise_many's figures."""
+    rng = np.random.default_rng(11)
+    cohort = list(CASES) + [
+        [P(float(d), float(500 * np.exp(-0.03 * d + rng.normal(0, 0.2))))
+         for d in np.sort(rng.choice(np.arange(-20, 80), size=int(rng.integers(0, 9)),
+                                     replace=False))]
+        for _ in range(200)]
+    rows = sorted(((rank, i, p) for i, series in enumerate(cohort)
+                   for rank, p in enumerate(series)), key=lambda r: (r[0], r[1]))
+    columns = summarise_columns(
+        np.array([i for _, i, _ in rows], dtype=np.int64),
+        np.array([p.day for *_, p in rows], dtype=float),
+        np.array([p.value_u_ml for *_, p in rows], dtype=float),
+        np.array([CENSORING_CODE[p.censoring] for *_, p in rows], dtype=np.int8),
+        len(cohort), settings)
+    assert summaries_of(columns) == summarise_many(cohort, settings)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from rescue_followup.adapters.figures import draw_km_figure
+from rescue_followup.adapters.memory import release_free_memory
 from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records
 from rescue_followup.domain.protocol import StrataChoice
@@ -56,11 +56,16 @@ async def analyse(
     strata: StrataChoice | None = None,
 ) -> PfsAnalysisReport:
     result = await analysis.pfs_analysis(rows, population)
+    release_free_memory()  # the analysis' arrays are freed: give the pages back
     return PfsAnalysisReport(**dict(result), data_cutoff=cutoff, strata=strata)
 
 
 async def figure(rows: Records, population: Population, fmt: analysis.FigureFormat) -> Response:
+    # matplotlib and lifelines load with the first figure, not with the service.
+    from rescue_followup.adapters.figures import draw_km_figure
+
     image = await analysis.km_figure(rows, population, fmt, draw_km_figure)
+    release_free_memory()
     return Response(image, media_type=MEDIA[fmt])
 
 

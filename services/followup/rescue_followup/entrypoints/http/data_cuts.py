@@ -16,7 +16,6 @@ from pydantic_core import PydanticCustomError
 from rescue_followup.adapters.dataset_csv import write_dataset_csv
 from rescue_followup.adapters.dataset_json import write_dataset_json
 from rescue_followup.adapters.define_xml import write_define_xml
-from rescue_followup.adapters.figures import draw_km_figure
 from rescue_followup.adapters.xpt import write_xpt
 from rescue_followup.domain.adam import ADSL, ADTTE, DATASETS
 from rescue_followup.domain.adtte import write_adtte_csv
@@ -92,6 +91,8 @@ class DataCutOut(BaseModel):
 def render_cut(rows: AdamRows, cutoff: dt.date, created_at: dt.datetime) -> list[CutFile]:
     """Every file of a cut: the datasets in each format, Define-XML, and for each population the
     analysis read-out and the Kaplan-Meier figures (or why the analysis is not possible)."""
+    from rescue_followup.adapters.figures import draw_km_figure  # matplotlib on first use
+
     source = version("rescue-followup")
     files = [
         CutFile("exports/adsl.xpt", EXPORTS["adsl.xpt"], write_xpt(ADSL, rows.adsl)),

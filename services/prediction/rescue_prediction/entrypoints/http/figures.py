@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import threading
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from rescue_prediction.adapters.figures import PlotFormat, render_ca125_plot
 from rescue_prediction.entrypoints.http.dependencies import UoW
 from rescue_prediction.service_layer.curves import Ca125Curve, ca125_curve
 from rescue_shared.auth import AnyTrialRole
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
 MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
+PlotFormat = Literal["png", "svg"]
 # One figure at a time: the SVG settings go through matplotlib's process-wide rcParams.
 _FIGURE_LOCK = threading.Lock()
 
 
 def _render_alone(curve: Ca125Curve, fmt: PlotFormat) -> bytes:
+    # matplotlib loads with the first figure, not with the service (memory at rest).
+    from rescue_prediction.adapters.figures import render_ca125_plot
+
     with _FIGURE_LOCK:
         return render_ca125_plot(curve.subject_id, curve.values, curve.chemotherapy_start_date,
                                  curve.fit, curve.uln_u_ml, fmt)

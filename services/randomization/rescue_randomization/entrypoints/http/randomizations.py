@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -27,11 +29,22 @@ from rescue_shared.service import Settings
 router = APIRouter(prefix="/v1", tags=["randomizations"])
 
 
+def allocation_gate(request: Request) -> asyncio.Lock:
+    """One allocation at a time in this process. Allocations serialize on the audit head anyway
+    (the database lock still orders them across replicas); waiting here, without a connection
+    or a transaction, rather than in PostgreSQL, keeps the head holder's path short: it no
+    longer shares the pool and the event loop with dozens of transactions queued on the lock."""
+    gate: asyncio.Lock | None = getattr(request.app.state, "allocation_gate", None)
+    if gate is None:
+        gate = request.app.state.allocation_gate = asyncio.Lock()
+    return gate
+
+
 @router.post("/randomizations", status_code=201, response_model=RandomizationView,
              summary="Randomize a subject (concealed, stratified 1:1 allocation)")
 async def randomize(
     body: RandomizationRequest, principal: Randomizer, uow: UoW, settings: Settings,
-    version: ProtocolVersion,
+    version: ProtocolVersion, request: Request,
 ) -> RandomizationView:
     """Allocate an arm to a randomizable subject of the caller's site.
 
@@ -40,10 +53,11 @@ async def randomize(
     randomization; 422 when consent is not confirmed or a stratification fact is invalid.
     Every allocation and every refusal is written to the audit trail.
     """
-    return await allocations.allocate(
-        uow, principal, subject_id=body.subject_id, consent_confirmed=body.consent_confirmed,
-        planned_maintenance=body.planned_maintenance, protocol_version=version,
-        timezone=settings.trial_timezone)
+    async with allocation_gate(request):
+        return await allocations.allocate(
+            uow, principal, subject_id=body.subject_id, consent_confirmed=body.consent_confirmed,
+            planned_maintenance=body.planned_maintenance, protocol_version=version,
+            timezone=settings.trial_timezone)
 
 
 @router.get("/randomizations/{subject_id}", response_model=RandomizationView,
