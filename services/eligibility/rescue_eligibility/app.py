@@ -8,6 +8,7 @@ from rescue_eligibility.adapters.unit_of_work import SqlEligibilityUnitOfWork
 from rescue_eligibility.entrypoints.events import HANDLERS
 from rescue_eligibility.entrypoints.http import access_refusals, criteria, screening_log, screenings
 from rescue_eligibility.settings import EligibilitySettings
+from rescue_shared.audit import http as audit
 from rescue_shared.contracts.registry import PREDICTION
 from rescue_shared.service import ServiceDefinition, create_service_app
 
@@ -16,7 +17,8 @@ DEFINITION = ServiceDefinition(
     title="RESCUE eligibility service",
     description="Screens candidates against the protocol's criteria; keeps the screening log.",
     migrations="rescue_eligibility:migrations",
-    routers=[screenings.router, criteria.router, screening_log.router, access_refusals.router],
+    routers=[screenings.router, criteria.router, screening_log.router, access_refusals.router,
+             audit.router],
     consumed_topics=[PREDICTION.name],
     handlers=HANDLERS,
     unit_of_work=SqlEligibilityUnitOfWork,

@@ -8,6 +8,7 @@ from rescue_followup.adapters.unit_of_work import SqlFollowupUnitOfWork
 from rescue_followup.entrypoints.events import HANDLERS
 from rescue_followup.entrypoints.http import analysis, consort, subjects
 from rescue_followup.settings import FollowupSettings
+from rescue_shared.audit import http as audit
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION, RANDOMIZATION
 from rescue_shared.service import ServiceDefinition, create_service_app
 
@@ -16,7 +17,7 @@ DEFINITION = ServiceDefinition(
     title="RESCUE follow-up service",
     description="Assessments, progression and PFS, the primary analysis, the CONSORT flow.",
     migrations="rescue_followup:migrations",
-    routers=[subjects.router, analysis.router, consort.router],
+    routers=[subjects.router, analysis.router, consort.router, audit.router],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name, RANDOMIZATION.name],
     handlers=HANDLERS,
     bulk_paths=["/v1/analysis/pfs", "/v1/analysis/pfs/km.png", "/v1/analysis/pfs/km.svg"],

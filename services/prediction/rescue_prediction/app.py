@@ -15,6 +15,7 @@ from rescue_prediction.entrypoints.http import (
     subjects,
 )
 from rescue_prediction.settings import PredictionSettings
+from rescue_shared.audit import http as audit
 from rescue_shared.contracts.registry import ELIGIBILITY
 from rescue_shared.service import ServiceDefinition, create_service_app
 
@@ -24,7 +25,7 @@ DEFINITION = ServiceDefinition(
     description="CA-125 kinetics (KELIM) and the complete-resection prediction.",
     migrations="rescue_prediction:migrations",
     routers=[subjects.router, corrections.router, fhir.router, calculators.router,
-             figures.router, quarantine.router],
+             figures.router, quarantine.router, audit.router],
     consumed_topics=[ELIGIBILITY.name],
     handlers=HANDLERS,
     bulk_paths=["/v1/kelim/batch", "/v1/fhir"],

@@ -20,6 +20,7 @@ from rescue_followup.domain.analysis import PfsAnalysis, Population, Records, an
 from rescue_followup.domain.posted_adtte import read_posted_adtte_frame
 from rescue_followup.domain.records import adtte_rows
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
+from rescue_shared.audit.trail import Caller, export_draft
 from rescue_shared.errors import Invalid
 
 FigureFormat = Literal["png", "svg"]
@@ -34,6 +35,15 @@ async def adtte_export(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -
     records = await uow.records.by_subject()
     await uow.rollback()  # read done: computing holds no transaction
     return await asyncio.to_thread(adtte_rows, subjects, records, uow.protocols.load, cutoff)
+
+
+async def download_adtte(uow: FollowupUnitOfWork, caller: Caller,
+                        cutoff: dt.date | None = None) -> list[AdtteRow]:
+    """The ADTTE data set as a download: the export is audited (`export.downloaded`)."""
+    rows = await adtte_export(uow, cutoff)
+    uow.audit.record(export_draft(caller, "adtte.csv", rows=len(rows), cutoff=cutoff))
+    await uow.commit()
+    return rows
 
 
 async def read_posted_adtte(body: bytes) -> Records:

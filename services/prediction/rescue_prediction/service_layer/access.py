@@ -24,6 +24,9 @@ class Caller(Protocol):
     def site_id(self) -> str | None: ...
 
     @property
+    def roles(self) -> frozenset[str]: ...
+
+    @property
     def sees_all_sites(self) -> bool: ...
 
 

@@ -113,7 +113,8 @@ async def posted_km_svg(
             responses={200: {"content": {"text/csv": {}}}},
             summary="ADTTE: one PFS row per randomized subject (INVALFL flags invalidations)")
 async def export_adtte(principal: Analyst, uow: UoW, cutoff: Cutoff = None) -> Response:
-    rows = await analysis.adtte_export(uow, cutoff)
+    """Statisticians and monitors; every download is appended to the audit trail."""
+    rows = await analysis.download_adtte(uow, principal, cutoff)
     name = f"adtte-pfs{'-' + cutoff.isoformat() if cutoff else ''}.csv"
     return Response(write_adtte_csv(rows), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
