@@ -6,14 +6,27 @@ make a few changes, then call these checks on their running service.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from sqlalchemy import text
 
-from rescue_shared.testing import RunningService, auth
+from rescue_shared.testing import RunningService, auth, token
 
 MONITOR = auth(None, "monitor")
 ADMIN = auth(None, "admin")
+
+
+def as_user(sub: str, site: str | None, *roles: str) -> dict[str, str]:
+    """Authorization header of a named caller (the audit trail shows the name)."""
+    return {"Authorization": f"Bearer {token(site, *roles, sub=sub)}"}
+
+
+def assert_linked(trail: list[dict[str, Any]]) -> None:
+    """Each entry names its predecessor's hash; sequences run without a gap."""
+    assert [e["sequence"] for e in trail] == list(range(trail[0]["sequence"],
+                                                        trail[0]["sequence"] + len(trail)))
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(trail))
 
 
 async def audit(service: RunningService, headers: dict[str, str] = MONITOR,

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from audit_checks import (
+    as_user,
+    assert_linked,
     assert_only_monitors_and_admins_read,
     assert_tampering_and_truncation_are_found,
     audit,
@@ -25,10 +27,10 @@ from rescue_eligibility.entrypoints.events import HANDLERS
 from rescue_eligibility.settings import EligibilitySettings
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.events import PredictionCompleted
-from rescue_shared.testing import RunningService, auth, run_service, settings_for, token
+from rescue_shared.testing import RunningService, run_service, settings_for
 
 pytestmark = pytest.mark.integration
-SITE_USER = {"Authorization": f"Bearer {token('S01', 'site_user', sub='nurse-7')}"}
+SITE_USER = as_user("nurse-7", "S01", "site_user")
 
 
 @pytest.fixture
@@ -66,7 +68,7 @@ async def test_every_change_is_an_entry_with_before_and_after(
     first = (await screen(eligibility, "S01-0001", ecog=1)).json()
     second = (await screen(eligibility, "S01-0001", ecog=0)).json()
     event_id = await predict(eligibility, "S01-0001", "highly_likely_complete_resection")
-    refused = await screen(eligibility, "S01-0001", {"Authorization": f"Bearer {token('S02', 'site_user', sub='nurse-9')}"})
+    refused = await screen(eligibility, "S01-0001", as_user("nurse-9", "S02", "site_user"))
     assert refused.status_code == 422
     assert (await eligibility.client.get("/v1/screening-log", headers=SITE_USER)).is_success
     csv = await eligibility.client.get("/v1/screening-log",
@@ -98,7 +100,7 @@ async def test_every_change_is_an_entry_with_before_and_after(
     assert export["after"] == {"export": "screening-log.csv", "rows": 2,
                                "scope_site_id": "S01"}
     assert recorded["prev_hash"] == "0" * 64
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(trail, trail[1:], strict=False))
+    assert_linked(trail)
     assert (await verify(eligibility))["valid"] is True
 
 
