@@ -79,7 +79,7 @@ async def test_every_change_is_an_entry_with_before_and_after(
         "subject.registered", "assessment.recorded", "assessment.recorded",
         "assessment.corrected", "allocation.invalidated", "export.downloaded"]
     assert_linked(trail)
-    consumed = trail[:4] + [trail[7]]
+    consumed = [*trail[:4], trail[7]]
     assert all(e["actor"] == "system:consumer" and e["event_id"] for e in consumed)
     registered = trail[3]
     assert registered["event_id"] == str(assigned.event_id)
