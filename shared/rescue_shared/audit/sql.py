@@ -6,7 +6,7 @@ holds the database's write lock from `BEGIN IMMEDIATE`), so replicas sharing a d
 after the other and the chain never forks; the UNIQUE sequence and hash are the last line of
 defence. The lock is taken at commit, after every other lock of the unit of work, and held only for
 the append: writers queue on it briefly and can never deadlock on it. Verification reads the head
-`FOR SHARE`, so no append commits between the head and the entries it reads.
+and the entries in one snapshot (`head_for_verification`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,8 +67,8 @@ def _entry(row: AuditEntryRow) -> AuditEntry:
     return AuditEntry(**{name: getattr(row, name) for name in _FIELDS})
 
 
-def _row(entry: AuditEntry) -> AuditEntryRow:
-    return AuditEntryRow(**{name: getattr(entry, name) for name in _FIELDS})
+def _columns(entry: AuditEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in _FIELDS}
 
 
 class SqlAuditTrail:
@@ -96,29 +96,36 @@ class SqlAuditTrail:
         appended = []
         for draft in self._staged:
             entry, head = next_entry(head, draft, occurred_at=at, correlation_id=correlation_id)
-            self._session.add(_row(entry))
             appended.append(entry)
+        # One multi-row INSERT (no ORM objects: a FHIR Bundle may stage many entries).
+        await self._session.exec(insert(AuditEntryRow),
+                                 params=[_columns(e) for e in appended])
         row.entries, row.hash = head.entries, head.hash
         self._session.add(row)
         await self._session.flush()
         self._staged = []
         return appended
 
-    async def _head(self, *, lock: bool) -> AuditHead:
-        query = select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID)
-        if lock:
-            query = query.with_for_update(read=True)
+    async def _head(self) -> AuditHead:
         row = (await self._session.exec(
-            query.execution_options(populate_existing=True))).first()
+            select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID)
+            .execution_options(populate_existing=True))).first()
         if row is None:  # written by the migration that creates the trail: a broken store
             raise RuntimeError("the audit trail has no head")
         return AuditHead(entries=row.entries, hash=row.hash)
 
     async def head(self) -> AuditHead:
-        return await self._head(lock=False)
+        return await self._head()
 
     async def head_for_verification(self) -> AuditHead:
-        return await self._head(lock=True)
+        """On PostgreSQL the head and every entry after it are read in one REPEATABLE READ
+        snapshot, so appends committed meanwhile are not seen and writers are not held up by a
+        long verification (SQLite's transaction is one snapshot already)."""
+        if self._session.get_bind().dialect.name == "postgresql" and (
+                not self._session.in_transaction()):
+            await self._session.connection(
+                execution_options={"isolation_level": "REPEATABLE READ"})
+        return await self._head()
 
     async def entries(self, *, after: int = -1, limit: int = 100, subject_id: str | None = None,
                       action: str | None = None,

@@ -36,8 +36,8 @@ class AuditTrail(Protocol):
         """The head as committed (no lock)."""
 
     async def head_for_verification(self) -> AuditHead:
-        """The head, held so that no append commits until this unit of work ends (a chain read
-        meanwhile would otherwise look truncated or overlong)."""
+        """The head, read so that the entries read next in this unit of work are those of the
+        same moment (an append committed in between would look like a broken chain)."""
 
     async def entries(self, *, after: int = -1, limit: int = 100, subject_id: str | None = None,
                       action: str | None = None,

@@ -141,13 +141,16 @@ async def test_tampering_and_truncation_are_found(eligibility: RunningService) -
 
 
 async def test_two_replicas_writing_at_once_keep_one_valid_chain(database_url: str) -> None:
-    """Replicas share the database: appends queue on the head, the chain never forks."""
+    """Replicas share the database: appends queue on the head, the chain never forks, and a
+    verification meanwhile sees one consistent moment of it."""
     settings = settings_for(EligibilitySettings, database_url=database_url,
                             messaging_enabled=False)
     async with run_service(DEFINITION, settings) as one, run_service(DEFINITION, settings) as two:
-        responses = await asyncio.gather(*(
-            screen(one if n % 2 else two, f"S01-{n:04d}") for n in range(24)))
-        assert all(r.status_code == 201 for r in responses)
+        writes = [screen(one if n % 2 else two, f"S01-{n:04d}") for n in range(24)]
+        checks = [verify(two if n % 2 else one) for n in range(6)]  # while they write
+        responses = await asyncio.gather(*writes, *checks)
+        assert all(r.status_code == 201 for r in responses[:24])
+        assert all(c["valid"] is True for c in responses[24:]), responses[24:]
         result = await verify(one)
         assert result["valid"] is True and result["entries"] == 24
         trail = await entries(two)

@@ -62,23 +62,24 @@ def _stored(subject_id: str, item: Incoming, received_by: str) -> StoredCa125:
 async def _store_new(uow: PredictionUnitOfWork, subject: Subject, series: list[StoredCa125],
                      incoming: Sequence[Incoming], actor: Actor) -> set[str]:
     """Add the values whose day is not known yet (to the store and to `series`, kept by date;
-    each audited as `ca125.recorded`); the fields added. Call after `find_conflicts` found
-    none."""
+    audited as one `ca125.recorded` listing them); the fields added. Call after
+    `find_conflicts` found none."""
     known = {m.effective_date for m in series}
-    added: set[str] = set()
+    added: dict[str, StoredCa125] = {}
     for item in incoming:
         if item.value.effective_date in known:
             continue
         known.add(item.value.effective_date)
-        added.add(item.field)
-        value = _stored(subject.subject_id, item, actor.sub)
+        value = added[item.field] = _stored(subject.subject_id, item, actor.sub)
         await uow.ca125.add(value)
-        uow.audit.record(AuditDraft(action="ca125.recorded", actor=actor,
-                                    site_id=subject.site_id, subject_id=subject.subject_id,
-                                    after=ca125_record(value)))
         series.append(value)
     series.sort(key=lambda m: m.effective_date)
-    return added
+    if added:
+        uow.audit.record(AuditDraft(
+            action="ca125.recorded", actor=actor, site_id=subject.site_id,
+            subject_id=subject.subject_id,
+            after={"values": [ca125_record(v) for v in added.values()]}))
+    return set(added)
 
 
 @dataclass(frozen=True)
