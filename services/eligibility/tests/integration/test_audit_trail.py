@@ -25,6 +25,8 @@ from rescue_eligibility.adapters.unit_of_work import SqlEligibilityUnitOfWork
 from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.entrypoints.events import HANDLERS
 from rescue_eligibility.settings import EligibilitySettings
+from rescue_shared.audit.chain import Actor, AuditDraft
+from rescue_shared.audit.trail import verify_trail
 from rescue_shared.contracts import new_event
 from rescue_shared.contracts.events import PredictionCompleted
 from rescue_shared.testing import RunningService, run_service, settings_for
@@ -155,3 +157,27 @@ async def test_two_replicas_writing_at_once_keep_one_valid_chain(database_url: s
         assert result["valid"] is True and result["entries"] == 24
         trail = await entries(two)
         assert sorted(e["subject_id"] for e in trail) == sorted(f"S01-{n:04d}" for n in range(24))
+
+
+async def test_a_verification_reads_one_moment_of_the_chain(eligibility: RunningService) -> None:
+    """An append committed while a verification reads is not half-seen (on PostgreSQL it does
+    not wait for the verification either; SQLite serializes the two)."""
+    for n in range(1, 4):
+        assert (await screen(eligibility, f"S01-000{n}")).status_code == 201
+    database, settings = eligibility.app.state.database, eligibility.settings
+
+    async def append_one() -> None:
+        async with SqlEligibilityUnitOfWork(database, settings) as writer:
+            writer.audit.record(AuditDraft(action="test.appended", actor=Actor("tester"),
+                                           site_id="S01", subject_id="S01-0009"))
+            await writer.commit()
+
+    async with SqlEligibilityUnitOfWork(database, settings) as reader:
+        head = await reader.audit.head_for_verification()
+        appending = asyncio.create_task(append_one())
+        await asyncio.wait({appending}, timeout=2.0)
+        seen = await reader.audit.entries(limit=1000)
+        assert head.entries == 3 and len(seen) == 3
+        assert (await verify_trail(reader.audit)).valid
+    await appending
+    assert (await verify(eligibility))["entries"] == 4
