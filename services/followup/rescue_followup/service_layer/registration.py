@@ -90,10 +90,10 @@ async def invalidate_allocation(
         before = subject_record(subject)
         _invalidate(subject, invalidated_at, reason)
         await uow.subjects.save(subject)
-        uow.audit.record(AuditDraft(action="allocation.invalidated", actor=actor,
-                                    site_id=subject.site_id, subject_id=subject_id,
-                                    reason=reason, before=before,
-                                    after=subject_record(subject)))
+        if (after := subject_record(subject)) != before:  # a republished one changes nothing
+            uow.audit.record(AuditDraft(action="allocation.invalidated", actor=actor,
+                                        site_id=subject.site_id, subject_id=subject_id,
+                                        reason=reason, before=before, after=after))
         return
     if await uow.parked_invalidations.get(subject_id, randomization_number) is not None:
         return  # parked already (an allocation is invalidated once)
