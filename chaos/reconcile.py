@@ -415,11 +415,17 @@ class Outcome:
 
 
 async def audit_verification(client: HospitalClient) -> dict[str, Any]:
-    response = await client.get("randomization", "/v1/audit/verify", site=None, role="monitor",
-                                attempts=10)
-    if response is None or response.status_code != 200:
-        return {"valid": None, "error": None if response is None else response.text[:300]}
-    return dict(response.json())
+    """Every service's audit chain verified: valid only when all four are."""
+    by_service: dict[str, dict[str, Any]] = {}
+    for service in SERVICES:
+        response = await client.get(service, "/v1/audit/verify", site=None, role="monitor",
+                                    attempts=10)
+        by_service[service] = (
+            dict(response.json()) if response is not None and response.status_code == 200
+            else {"valid": None, "error": None if response is None else response.text[:300]})
+    return {"valid": all(v.get("valid") is True for v in by_service.values()),
+            "entries": sum(v.get("entries") or 0 for v in by_service.values()),
+            "by_service": by_service}
 
 
 async def retry_open_claims(snap: Snapshot, client: HospitalClient,

@@ -89,8 +89,10 @@ def table(report: dict[str, Any]) -> str:
         ("lost", str(report["lost"])),
         ("duplicated", str(report["duplicated"])),
         ("double allocations", str(report["double_allocations"])),
-        ("audit chain valid", f"{report['audit_valid']} ({report['audit'].get('entries')} "
-                              "entries)"),
+        ("audit chains valid", f"{report['audit_valid']} ({report['audit'].get('entries')} "
+                               "entries: " + _counts({
+                                   s: v.get("entries") for s, v
+                                   in report["audit"].get("by_service", {}).items()}) + ")"),
         ("dead-lettered (not poison)", str(report["dead_lettered"])),
         ("poison messages dead-lettered", str(report["poison_dead_lettered"])),
         ("max recovery after a fault", f"{report['max_recovery_s']} s "

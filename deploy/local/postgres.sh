@@ -157,6 +157,8 @@ BEGIN
   END IF;
 END
 $$;
+-- The tests drop their databases WITH (FORCE): that may have to stop an autovacuum worker.
+GRANT pg_signal_backend TO rescue;
 SQL
   local db sql=""
   for db in "${DATABASES[@]}"; do

@@ -5,7 +5,7 @@ beside `make run`, `make test`'s shared broker and a full `make chaos`), two pro
 service, 30 seeded subject journeys and 8 faults: every kind at least once (service SIGKILL,
 broker stop/start and SIGKILL, PostgreSQL fast restart, duplicated retries with the same
 Idempotency-Key, a deliberate poison message). After the system settles nothing acknowledged may
-be lost or applied twice, no subject allocated twice, the audit chain valid and nothing
+be lost or applied twice, no subject allocated twice, every audit chain valid and nothing
 dead-lettered but the poison message.
 """
 

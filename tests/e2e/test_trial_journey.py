@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from audit_checks import entries, verify
 from harness import ELIGIBLE_FACTS, Platform
 from survival_check import assert_matches_lifelines
 
@@ -225,3 +226,10 @@ async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
     assert consort["enrollment"]["randomized"] == len(randomized)
     assert consort["enrollment"]["predicted_by_classification"][
         "highly_likely_complete_resection"] == len(randomized)
+
+    # Every change above is in its service's audit trail, and the four chains verify.
+    for name in ("eligibility", "prediction", "randomization", "followup"):
+        assert (await verify(platform[name]))["valid"] is True, name
+    posted = sum(len(assessments(p, today)) for p in randomized)
+    assert len(await entries(platform["followup"], action="assessment.recorded")) == posted
+    assert len(await entries(platform["eligibility"], action="screening.recorded")) == SUBJECTS

@@ -14,6 +14,7 @@ from rescue_eligibility.entrypoints.http import (
     subjects,
 )
 from rescue_eligibility.settings import EligibilitySettings
+from rescue_shared.audit import http as audit
 from rescue_shared.contracts.registry import PREDICTION
 from rescue_shared.service import ServiceDefinition, create_service_app
 
@@ -23,7 +24,7 @@ DEFINITION = ServiceDefinition(
     description="Screens candidates against the protocol's criteria; keeps the screening log.",
     migrations="rescue_eligibility:migrations",
     routers=[screenings.router, criteria.router, screening_log.router, access_refusals.router,
-             subjects.router],
+             subjects.router, audit.router],
     consumed_topics=[PREDICTION.name],
     handlers=HANDLERS,
     unit_of_work=SqlEligibilityUnitOfWork,

@@ -15,6 +15,7 @@ from typing import Any
 
 from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
 from rescue_eligibility.domain.model import AccessRefusal, Screening, Subject
+from rescue_shared.audit.fake import AuditLog, InMemoryAuditTrail
 from rescue_shared.fakes import SnapshotUnitOfWork
 
 
@@ -23,6 +24,7 @@ class FakeStore:
     screenings: dict[str, Screening] = field(default_factory=dict)
     subjects: dict[str, Subject] = field(default_factory=dict)
     refusals: list[AccessRefusal] = field(default_factory=list)
+    audit: AuditLog = field(default_factory=AuditLog)
 
 
 class _Repository:
@@ -104,4 +106,13 @@ class FakeEligibilityUnitOfWork(SnapshotUnitOfWork[FakeStore]):
         self.screenings = FakeScreenings(self)
         self.subjects = FakeSubjects(self)
         self.refusals = FakeAccessRefusals(self)
+        self.audit = InMemoryAuditTrail(lambda: self.work.audit)
+
+    async def commit(self) -> None:
+        self.audit.append_staged()
+        await super().commit()
+
+    async def rollback(self) -> None:
+        await super().rollback()
+        self.audit.discard()
 

@@ -9,6 +9,7 @@ from rescue_followup.entrypoints.events import HANDLERS
 from rescue_followup.entrypoints.http import analysis, consort, data_cuts, exports, subjects
 from rescue_followup.service_layer import queries
 from rescue_followup.settings import FollowupSettings
+from rescue_shared.audit import http as audit
 from rescue_shared.contracts.events import FollowupQueryChanged
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION, RANDOMIZATION
 from rescue_shared.queries.http import queries_router
@@ -22,7 +23,7 @@ DEFINITION = ServiceDefinition(
     description="Assessments, progression and PFS, the primary analysis, the CONSORT flow.",
     migrations="rescue_followup:migrations",
     routers=[subjects.router, analysis.router, consort.router, exports.router,
-             data_cuts.router, QUERIES],
+             data_cuts.router, QUERIES, audit.router],
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name, RANDOMIZATION.name],
     handlers=HANDLERS,
     bulk_paths=["/v1/analysis/pfs", "/v1/analysis/pfs/km.png", "/v1/analysis/pfs/km.svg"],

@@ -24,6 +24,7 @@ from rescue_followup.domain.model import (
     Screening,
     Subject,
 )
+from rescue_shared.audit.fake import AuditLog, InMemoryAuditTrail
 from rescue_shared.fakes import SnapshotUnitOfWork
 from rescue_shared.queries.fake import InMemoryDataQueries
 from rescue_shared.queries.lifecycle import DataQuery
@@ -39,6 +40,7 @@ class FakeStore:
     predictions: dict[str, Prediction] = field(default_factory=dict)
     parked: dict[tuple[str, str], ParkedInvalidation] = field(default_factory=dict)
     queries: dict[str, DataQuery] = field(default_factory=dict)
+    audit: AuditLog = field(default_factory=AuditLog)
 
 
 class _Repository:
@@ -206,7 +208,13 @@ class FakeFollowupUnitOfWork(SnapshotUnitOfWork[FakeStore]):
         self.predictions = FakePredictions(self)
         self.parked_invalidations = FakeParkedInvalidations(self)
         self.queries = FakeQueries(self)
+        self.audit = InMemoryAuditTrail(lambda: self.work.audit)
+
+    async def commit(self) -> None:
+        self.audit.append_staged()
+        await super().commit()
 
     async def rollback(self) -> None:
         await super().rollback()
+        self.audit.discard()
         self.rollbacks += 1

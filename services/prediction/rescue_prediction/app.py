@@ -16,6 +16,7 @@ from rescue_prediction.entrypoints.http import (
 )
 from rescue_prediction.service_layer import queries
 from rescue_prediction.settings import PredictionSettings
+from rescue_shared.audit import http as audit
 from rescue_shared.contracts.events import PredictionQueryChanged
 from rescue_shared.contracts.registry import ELIGIBILITY
 from rescue_shared.queries.http import queries_router
@@ -29,7 +30,7 @@ DEFINITION = ServiceDefinition(
     description="CA-125 kinetics (KELIM) and the complete-resection prediction.",
     migrations="rescue_prediction:migrations",
     routers=[subjects.router, corrections.router, fhir.router, calculators.router,
-             figures.router, quarantine.router, QUERIES],
+             figures.router, quarantine.router, QUERIES, audit.router],
     consumed_topics=[ELIGIBILITY.name],
     handlers=HANDLERS,
     bulk_paths=["/v1/kelim/batch", "/v1/fhir"],

@@ -20,6 +20,7 @@ from rescue_prediction.domain.model import (
     Subject,
 )
 from rescue_prediction.domain.protocol import PredictionProtocol
+from rescue_shared.audit.fake import AuditLog, InMemoryAuditTrail
 from rescue_shared.fakes import FakeUnitOfWork
 from rescue_shared.queries.fake import InMemoryDataQueries
 
@@ -158,6 +159,16 @@ class FakePredictionUnitOfWork(FakeUnitOfWork):
         self.quarantine = FakeQuarantineRepository()
         self.queries = InMemoryDataQueries()
         self._protocol = load_protocol(protocol_version)
+        self.audit_log = AuditLog()
+        self.audit = InMemoryAuditTrail(lambda: self.audit_log)
+
+    async def commit(self) -> None:
+        self.audit.append_staged()
+        await super().commit()
+
+    async def rollback(self) -> None:
+        await super().rollback()
+        self.audit.discard()
 
     @property
     def protocol(self) -> PredictionProtocol:

@@ -1,17 +1,17 @@
 """The eligibility service's unit of work on its database: the SQL repositories in one
-transaction, the outbox for its events (`rescue_shared.db.unit_of_work.UnitOfWork`), the protocol
-files."""
+transaction, the outbox for its events and the audit trail (`rescue_shared.audit.sql`), the
+protocol files."""
 
 from __future__ import annotations
 
 from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
 from rescue_eligibility.adapters.repositories import SqlAccessRefusals, SqlScreenings, SqlSubjects
 from rescue_eligibility.domain.criteria import Protocol
-from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.audit.sql import UnitOfWorkWithAudit
 from rescue_shared.protocols import ProtocolFiles
 
 
-class SqlEligibilityUnitOfWork(UnitOfWork):
+class SqlEligibilityUnitOfWork(UnitOfWorkWithAudit):
     """Implements `service_layer.unit_of_work.EligibilityUnitOfWork` on SQL."""
 
     screenings: SqlScreenings

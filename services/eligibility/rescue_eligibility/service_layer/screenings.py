@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+from rescue_eligibility.domain.audit_records import screening_record
 from rescue_eligibility.domain.evaluation import evaluate
 from rescue_eligibility.domain.facts import ClinicalFacts
 from rescue_eligibility.domain.model import Screening
@@ -16,6 +17,8 @@ from rescue_eligibility.domain.screening_log import (
 from rescue_eligibility.service_layer.decisions import decide
 from rescue_eligibility.service_layer.subject_ids import refuse, refuse_unusable
 from rescue_eligibility.service_layer.unit_of_work import EligibilityUnitOfWork
+from rescue_shared.audit.chain import AuditDraft
+from rescue_shared.audit.trail import actor_of, export_draft
 from rescue_shared.auth.tokens import Principal
 from rescue_shared.contracts.events import SubjectScreened
 from rescue_shared.errors import NotFound
@@ -30,7 +33,8 @@ async def screen_subject(uow: EligibilityUnitOfWork, caller: Principal, *, subje
     A subject may be re-screened; her latest screening counts. If a complete-resection prediction
     is already known for her, the final decision is made at once. A subject id the site may not
     use is refused (`subject_ids.refuse`): nothing but the refusal is recorded. The screening
-    site is `site_id`, one of the caller's sites (required when they have several).
+    site is `site_id`, one of the caller's sites (required when they have several). Audited as
+    `screening.recorded`, or `screening.rescreened` with her previous latest screening as before.
     """
     site_id = caller.site_for_new_record(site_id)
     await refuse_unusable(uow, caller, subject_id, "screening", site_id)
@@ -53,6 +57,13 @@ async def screen_subject(uow: EligibilityUnitOfWork, caller: Principal, *, subje
         missing_facts=list(result.missing_facts), clinical_facts=facts.known(),
     ), site_id=site_id, subject_id=subject_id)
     decide(uow, screening, subject)  # announced after the screening it decides
+    previous = (await uow.screenings.get(subject.latest_screening_id)
+                if subject.latest_screening_id else None)
+    uow.audit.record(AuditDraft(
+        action="screening.rescreened" if previous else "screening.recorded",
+        actor=actor_of(caller), site_id=site_id, subject_id=subject_id,
+        before=screening_record(previous) if previous else None,
+        after=screening_record(screening)))
     subject.latest_screening_id = screening.id
     await uow.screenings.add(screening)
     await uow.subjects.save(subject)
@@ -81,7 +92,22 @@ async def screening_history(uow: EligibilityUnitOfWork, caller: Principal,
 
 async def screening_log(uow: EligibilityUnitOfWork, caller: Principal) -> ScreeningLog:
     """The screening log of the caller's sites; of every site for the trial team."""
-    screenings = await uow.screenings.all(caller.site_scope)
+    return _log_of(await uow.screenings.all(caller.site_scope))
+
+
+async def export_screening_log(uow: EligibilityUnitOfWork, caller: Principal) -> ScreeningLog:
+    """The screening log as a download: the export is audited (`export.downloaded`)."""
+    scope = caller.site_scope
+    screenings = await uow.screenings.all(scope)
+    one_site = next(iter(scope)) if scope is not None and len(scope) == 1 else None
+    uow.audit.record(export_draft(caller, "screening-log.csv", rows=len(screenings),
+                                  site_id=one_site,
+                                  sites=None if scope is None else sorted(scope)))
+    await uow.commit()
+    return _log_of(screenings)
+
+
+def _log_of(screenings: list[Screening]) -> ScreeningLog:
     return build_screening_log(
         LoggedScreening(
             subject_id=s.subject_id, site_id=s.site_id, screening_date=s.screening_date,

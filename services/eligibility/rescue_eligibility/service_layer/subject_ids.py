@@ -15,6 +15,8 @@ from typing import NoReturn
 from rescue_eligibility.domain.model import AccessRefusal
 from rescue_eligibility.domain.subject_ids import RefusalCause, cause_before_use
 from rescue_eligibility.service_layer.unit_of_work import EligibilityUnitOfWork
+from rescue_shared.audit.chain import AuditDraft
+from rescue_shared.audit.trail import actor_of
 from rescue_shared.auth.tokens import Principal
 from rescue_shared.errors import Invalid, invalid_fields
 from rescue_shared.observability.context import current_correlation_id
@@ -32,12 +34,16 @@ def unavailable() -> Invalid:
 async def refuse(uow: EligibilityUnitOfWork, caller: Principal, subject_id: str, action: str,
                  cause: RefusalCause, site_id: str) -> NoReturn:
     """Undo what the unit of work did so far, record the attempt by `site_id` (committed on its
-    own: the request changes nothing else), log it, and answer as for any unusable id."""
+    own with its audit entry: the request changes nothing else), log it, and answer as for any
+    unusable id."""
     await uow.rollback()
     await uow.refusals.add(AccessRefusal(
         attempted_at=datetime.now(UTC), actor=caller.sub, actor_roles=sorted(caller.roles),
         site_id=site_id, subject_id=subject_id, action=action, cause=cause,
         correlation_id=current_correlation_id()))
+    uow.audit.record(AuditDraft(action="subject_id.refused", actor=actor_of(caller),
+                                site_id=site_id, subject_id=subject_id,
+                                after={"action": action, "cause": cause}))
     await uow.commit()
     log.warning("refused subject id %s to %s of site %s (%s: %s)", subject_id, caller.sub,
                 site_id, action, cause)

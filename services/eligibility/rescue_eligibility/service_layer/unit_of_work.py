@@ -14,11 +14,13 @@ from rescue_eligibility.service_layer.repositories import (
     Screenings,
     Subjects,
 )
+from rescue_shared.audit.trail import AuditedUnitOfWork
 from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
-class EligibilityUnitOfWork(UnitOfWorkPort, Protocol):
-    """What a use case reaches storage, the protocol files and the outbox through."""
+class EligibilityUnitOfWork(UnitOfWorkPort, AuditedUnitOfWork, Protocol):
+    """What a use case reaches storage, the protocol files, the outbox and the audit trail
+    through."""
 
     @property
     def screenings(self) -> Screenings: ...

@@ -20,6 +20,8 @@ from rescue_eligibility.domain.evaluation import evaluate, finalize
 from rescue_eligibility.domain.facts import ClinicalFacts
 from rescue_eligibility.domain.model import AccessRefusal, Screening, Subject
 from rescue_eligibility.settings import EligibilitySettings
+from rescue_shared.audit.chain import Actor, AuditDraft
+from rescue_shared.audit.trail import verify_trail
 from rescue_shared.testing import RunningService, run_service, settings_for
 
 pytestmark = pytest.mark.integration
@@ -132,10 +134,42 @@ async def refusals_come_back_newest_first_filtered_and_limited(open_uow: OpenUoW
         assert [r.site_id for r in await uow.refusals.newest(subject_id="test")] == ["S01"]
 
 
+async def the_audit_trail_appends_at_commit_and_filters(open_uow: OpenUoW) -> None:
+    def draft(n: int, site: str | None, subject_id: str | None) -> AuditDraft:
+        return AuditDraft(action="export.downloaded" if subject_id is None else "test.changed",
+                          actor=Actor("nurse-1", ("site_user",)), site_id=site,
+                          subject_id=subject_id, before={"n": n - 1}, after={"n": n},
+                          reason="why" if n else None)
+
+    async with open_uow() as uow:
+        uow.audit.record(draft(0, "S01", "S01-0001"))
+        await uow.rollback()  # as a refusal does: the staged entry is dropped
+        for n, (site, subject_id) in enumerate((("S01", "S01-0001"), ("S02", "S02-0001"),
+                                                (None, None), ("S01", "S01-0001"))):
+            uow.audit.record(draft(n, site, subject_id))
+        await uow.commit()
+    async with open_uow() as uow:  # left without a commit
+        uow.audit.record(draft(9, "S01", "S01-0001"))
+    async with open_uow() as uow:
+        head = await uow.audit.head()
+        every = await uow.audit.entries()
+        assert head.entries == 4 and head.hash == every[-1].hash
+        assert [e.sequence for e in every] == [0, 1, 2, 3]
+        assert every[3].after == {"n": 3} and every[3].reason == "why"
+        assert every[0].actor_roles == ["site_user"] and every[2].site_id is None
+        assert [e.sequence for e in await uow.audit.entries(after=0, limit=2)] == [1, 2]
+        assert [e.sequence for e in await uow.audit.entries(subject_id="S01-0001")] == [0, 3]
+        assert [e.sequence for e in await uow.audit.entries(action="export.downloaded")] == [2]
+        assert [e.sequence for e in await uow.audit.entries(
+            site_ids=frozenset({"S02"}))] == [1]
+        assert (await verify_trail(uow.audit)).valid
+
+
 CHECKS = [screenings_are_stored_finalized_and_listed_in_the_order_made,
           subjects_are_claimed_once_saved_and_found_by_letter_case,
           what_is_not_committed_is_forgotten,
-          refusals_come_back_newest_first_filtered_and_limited]
+          refusals_come_back_newest_first_filtered_and_limited,
+          the_audit_trail_appends_at_commit_and_filters]
 Check = Callable[[OpenUoW], Awaitable[None]]
 
 

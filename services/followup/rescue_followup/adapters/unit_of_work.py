@@ -1,5 +1,5 @@
 """The follow-up service's unit of work on its database: the SQL repositories in one transaction,
-the outbox for its events (`rescue_shared.db.unit_of_work.UnitOfWork`), the protocol files."""
+the outbox for its events and the audit trail (`rescue_shared.audit.sql`), the protocol files."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from rescue_followup.adapters.repositories import (
     SqlVisits,
 )
 from rescue_followup.domain.protocol import FollowupProtocol
-from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.audit.sql import UnitOfWorkWithAudit
 from rescue_shared.protocols import ProtocolFiles
 from rescue_shared.queries.sql import SqlDataQueries
 
 
-class SqlFollowupUnitOfWork(UnitOfWork):
+class SqlFollowupUnitOfWork(UnitOfWorkWithAudit):
     """Implements `service_layer.unit_of_work.FollowupUnitOfWork` on SQL."""
 
     subjects: SqlSubjects

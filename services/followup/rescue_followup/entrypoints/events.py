@@ -69,7 +69,7 @@ async def on_prediction_completed(
     await announced.keep_latest_prediction(
         uow, subject_id=event.subject_id, site_id=event.site_id,
         prediction_id=str(payload.prediction_id), version=payload.version,
-        classification=payload.classification)
+        classification=payload.classification, event_id=str(event.event_id))
 
 
 async def on_randomization_assigned(

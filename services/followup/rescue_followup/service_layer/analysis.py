@@ -22,6 +22,7 @@ from rescue_followup.domain.posted_adtte import read_posted_adtte_frame
 from rescue_followup.domain.protocol import StrataChoice
 from rescue_followup.domain.records import adtte_rows
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
+from rescue_shared.audit.trail import Caller, export_draft
 from rescue_shared.errors import Invalid
 
 FigureFormat = Literal["png", "svg"]
@@ -44,6 +45,17 @@ async def adtte_export(
     await uow.rollback()  # read done: computing holds no transaction
     return await asyncio.to_thread(adtte_rows, with_analysis_strata(subjects, strata, cutoff),
                                    records, uow.protocols.load, cutoff)
+
+
+async def download_adtte(uow: FollowupUnitOfWork, caller: Caller,
+                        cutoff: dt.date | None = None,
+                        strata: StrataChoice = "randomized") -> list[AdtteRow]:
+    """The ADTTE data set as a download: the export is audited (`export.downloaded`)."""
+    rows = await adtte_export(uow, cutoff, strata)
+    uow.audit.record(export_draft(caller, "adtte.csv", rows=len(rows), cutoff=cutoff,
+                                  strata=strata))
+    await uow.commit()
+    return rows
 
 
 async def read_posted_adtte(body: bytes) -> Records:

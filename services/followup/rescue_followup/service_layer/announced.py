@@ -12,8 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from rescue_followup.domain.audit_records import (
+    decision_record,
+    prediction_record,
+    screening_record,
+)
 from rescue_followup.domain.model import DecisionKind, EligibilityDecision, Prediction, Screening
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
+from rescue_shared.audit.chain import Actor, AuditDraft
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +27,10 @@ log = logging.getLogger(__name__)
 async def record_screening(uow: FollowupUnitOfWork, screening: Screening) -> None:
     """Count the screening for the CONSORT flow (with when it occurred: the latest counts)."""
     await uow.screenings.add(screening)
+    uow.audit.record(AuditDraft(action="screening.applied",
+                                actor=Actor.consumer(screening.event_id),
+                                site_id=screening.site_id, subject_id=screening.subject_id,
+                                after=screening_record(screening)))
 
 
 async def keep_latest_decision(
@@ -40,21 +50,32 @@ async def keep_latest_decision(
                  "(%s, screening %s): kept as it is (event %s)", event_type, occurred_at,
                  screening_id, subject_id, kept.decided_at, kept.screening_id, event_id)
         return
-    await uow.decisions.save(EligibilityDecision(
+    latest = EligibilityDecision(
         subject_id=subject_id, site_id=kept.site_id if kept is not None else site_id,
         screening_id=screening_id, decision=decision, event_id=event_id, decided_at=occurred_at,
         failed_criteria=list(failed_criteria) if decision == "rejected" else [],
-        reason=reason if decision == "rejected" else None))
+        reason=reason if decision == "rejected" else None)
+    await uow.decisions.save(latest)
+    uow.audit.record(AuditDraft(action="eligibility_decision.applied",
+                                actor=Actor.consumer(event_id), site_id=latest.site_id,
+                                subject_id=subject_id,
+                                before=decision_record(kept) if kept is not None else None,
+                                after=decision_record(latest)))
 
 
 async def keep_latest_prediction(
     uow: FollowupUnitOfWork, *, subject_id: str, site_id: str, prediction_id: str, version: int,
-    classification: str,
+    classification: str, event_id: str | None = None,
 ) -> None:
     """Keep the latest prediction version (versions may cross in time)."""
     kept = await uow.predictions.get(subject_id)
     if kept is not None and version <= kept.version:
         return
-    await uow.predictions.save(Prediction(
+    latest = Prediction(
         subject_id=subject_id, site_id=kept.site_id if kept is not None else site_id,
-        prediction_id=prediction_id, version=version, classification=classification))
+        prediction_id=prediction_id, version=version, classification=classification)
+    await uow.predictions.save(latest)
+    uow.audit.record(AuditDraft(action="prediction.applied", actor=Actor.consumer(event_id),
+                                site_id=latest.site_id, subject_id=subject_id,
+                                before=prediction_record(kept) if kept is not None else None,
+                                after=prediction_record(latest)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rescue_followup.domain.announcements import changed_announcements
+from rescue_followup.domain.audit_records import assessment_record
 from rescue_followup.domain.model import Record, Subject
 from rescue_followup.domain.pfs import PfsResult
 from rescue_followup.domain.records import (
@@ -25,6 +26,8 @@ from rescue_followup.domain.records import (
 from rescue_followup.service_layer import queries
 from rescue_followup.service_layer.access import visible_subject
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
+from rescue_shared.audit.chain import AuditDraft
+from rescue_shared.audit.trail import actor_of
 from rescue_shared.auth.tokens import Principal
 from rescue_shared.errors import Conflict, Forbidden, Invalid
 
@@ -90,6 +93,8 @@ async def record_assessment(
     uow: FollowupUnitOfWork, actor: Principal, subject_id: str, new: NewRecord
 ) -> tuple[Record, PfsResult]:
     """Store one record entered by the subject's own site; her PFS with it taken into account.
+    Audited as `assessment.recorded`, or `assessment.corrected` with the superseded record as
+    before and the correction reason.
 
     NotFound for a subject the actor cannot see, Forbidden for another site's trial staff,
     Invalid / Conflict for a record the subject's current records refuse.
@@ -126,6 +131,12 @@ async def record_assessment(
                                 correction_ref=record.id if replaced else None)
     await uow.subjects.save(subject)
     await uow.records.add(record)
+    uow.audit.record(AuditDraft(
+        action="assessment.corrected" if replaced else "assessment.recorded",
+        actor=actor_of(actor), site_id=subject.site_id, subject_id=subject_id,
+        reason=new.correction_reason if replaced else None,
+        before=assessment_record(replaced) if replaced else None,
+        after=assessment_record(record)))
     await uow.commit()
     return record, pfs
 

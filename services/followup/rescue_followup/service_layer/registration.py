@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from rescue_followup.domain.audit_records import parked_invalidation_record, subject_record
 from rescue_followup.domain.model import ParkedInvalidation, PlannedVisit, Subject
 from rescue_followup.domain.schedule import build_schedule
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
+from rescue_shared.audit.chain import Actor, AuditDraft
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,9 @@ async def register_subject(
     arm: str, stratum: dict[str, str], randomization_date: dt.date, scheme: str, event_id: str,
 ) -> Subject | None:
     """Register the subject and her visit schedule under the protocol version in force
-    (docs/protocol/pfs.md § Tumour-assessment schedule); None when she is registered already."""
+    (docs/protocol/pfs.md § Tumour-assessment schedule); None when she is registered already.
+    Audited as `subject.registered` by the consumer (her subject record, with an invalidation
+    parked before her allocation applied)."""
     existing = await uow.subjects.get(subject_id)
     if existing is not None:
         if existing.randomization_number != randomization_number:
@@ -54,6 +58,9 @@ async def register_subject(
         parked.applied_at = _now()
         await uow.parked_invalidations.save(parked)
     await uow.subjects.add(subject)
+    uow.audit.record(AuditDraft(action="subject.registered", actor=Actor.consumer(event_id),
+                                site_id=site_id, subject_id=subject_id,
+                                after=subject_record(subject)))
     await uow.visits.add_schedule([
         PlannedVisit(subject_id=subject_id, number=v.number, month=v.month,
                      target_date=v.target_date, window_start=v.window_start,
@@ -77,19 +84,29 @@ async def invalidate_allocation(
     An invalidation arriving before the allocation it names is parked and applied when the
     allocation arrives (the sensitivity population must never miss it).
     """
+    actor = Actor.consumer(event_id)
     subject = await uow.subjects.with_allocation(subject_id, randomization_number)
     if subject is not None:
+        before = subject_record(subject)
         _invalidate(subject, invalidated_at, reason)
         await uow.subjects.save(subject)
+        if (after := subject_record(subject)) != before:  # a republished one changes nothing
+            uow.audit.record(AuditDraft(action="allocation.invalidated", actor=actor,
+                                        site_id=subject.site_id, subject_id=subject_id,
+                                        reason=reason, before=before, after=after))
         return
     if await uow.parked_invalidations.get(subject_id, randomization_number) is not None:
         return  # parked already (an allocation is invalidated once)
     log.info("invalidation of allocation %s of subject %s arrived before the allocation: "
              "parked until it arrives (event %s)", randomization_number, subject_id, event_id)
-    await uow.parked_invalidations.add(ParkedInvalidation(
+    parked = ParkedInvalidation(
         subject_id=subject_id, randomization_number=randomization_number, site_id=site_id,
         reason=reason, invalidated_by=invalidated_by, invalidated_at=_utc(invalidated_at),
-        event_id=event_id, parked_at=_now()))
+        event_id=event_id, parked_at=_now())
+    await uow.parked_invalidations.add(parked)
+    uow.audit.record(AuditDraft(action="invalidation.parked", actor=actor, site_id=site_id,
+                                subject_id=subject_id, reason=reason,
+                                after=parked_invalidation_record(parked)))
 
 
 async def record_verified_strata(

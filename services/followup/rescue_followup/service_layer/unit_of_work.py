@@ -19,11 +19,12 @@ from rescue_followup.service_layer.repositories import (
     Subjects,
     Visits,
 )
+from rescue_shared.audit.trail import AuditedUnitOfWork
 from rescue_shared.queries.use_cases import DataQueries
 from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
-class FollowupUnitOfWork(UnitOfWorkPort, Protocol):
+class FollowupUnitOfWork(UnitOfWorkPort, AuditedUnitOfWork, Protocol):
     """What a use case reaches storage, the protocol files and the outbox through."""
 
     @property

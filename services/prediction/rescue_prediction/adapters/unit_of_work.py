@@ -1,4 +1,5 @@
-"""The prediction service's unit of work on SQL: one transaction, its repositories, its outbox."""
+"""The prediction service's unit of work on SQL: one transaction, its repositories, its outbox,
+its audit trail."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from rescue_prediction.adapters.repositories import (
     SqlSubjectRepository,
 )
 from rescue_prediction.domain.protocol import PredictionProtocol
-from rescue_shared.db.unit_of_work import UnitOfWork
+from rescue_shared.audit.sql import UnitOfWorkWithAudit
 from rescue_shared.queries.sql import SqlDataQueries
 
 
-class SqlPredictionUnitOfWork(UnitOfWork):
+class SqlPredictionUnitOfWork(UnitOfWorkWithAudit):
     """`PredictionUnitOfWork` on the service's database (the request's or the event's)."""
 
     subjects: SqlSubjectRepository

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from rescue_prediction.domain.audit_records import ca125_record
 from rescue_prediction.domain.model import (
     Ca125Correction,
     PredictionVersion,
@@ -36,6 +37,8 @@ from rescue_prediction.service_layer.access import (
 )
 from rescue_prediction.service_layer.predictions import recompute_prediction
 from rescue_prediction.service_layer.unit_of_work import PredictionUnitOfWork
+from rescue_shared.audit.chain import Actor, AuditDraft
+from rescue_shared.audit.trail import actor_of
 from rescue_shared.errors import Conflict, NotFound, invalid_fields
 from rescue_shared.validation.reasons import MIN_REASON_WORDS, reason_is_meaningful
 
@@ -56,22 +59,27 @@ def _stored(subject_id: str, item: Incoming, received_by: str) -> StoredCa125:
         received_by=received_by, received_at=now())
 
 
-async def _store_new(uow: PredictionUnitOfWork, subject_id: str, series: list[StoredCa125],
-                     incoming: Sequence[Incoming], received_by: str) -> set[str]:
-    """Add the values whose day is not known yet (to the store and to `series`, kept by date);
-    the fields added. Call after `find_conflicts` found none."""
+async def _store_new(uow: PredictionUnitOfWork, subject: Subject, series: list[StoredCa125],
+                     incoming: Sequence[Incoming], actor: Actor) -> set[str]:
+    """Add the values whose day is not known yet (to the store and to `series`, kept by date;
+    audited as one `ca125.recorded` listing them); the fields added. Call after
+    `find_conflicts` found none."""
     known = {m.effective_date for m in series}
-    added: set[str] = set()
+    added: dict[str, StoredCa125] = {}
     for item in incoming:
         if item.value.effective_date in known:
             continue
         known.add(item.value.effective_date)
-        added.add(item.field)
-        value = _stored(subject_id, item, received_by)
+        value = added[item.field] = _stored(subject.subject_id, item, actor.sub)
         await uow.ca125.add(value)
         series.append(value)
     series.sort(key=lambda m: m.effective_date)
-    return added
+    if added:
+        uow.audit.record(AuditDraft(
+            action="ca125.recorded", actor=actor, site_id=subject.site_id,
+            subject_id=subject.subject_id,
+            after={"values": [ca125_record(v) for v in added.values()]}))
+    return set(added)
 
 
 @dataclass(frozen=True)
@@ -131,16 +139,20 @@ async def record_ca125(uow: PredictionUnitOfWork, caller: Caller, subject_id: st
         raise Conflict(conflicts[0].message(), title="Conflicting CA-125 value",
                        errors=[{"field": f"{c.field}.value", "rule": "conflict",
                                 "message": c.message()} for c in conflicts])
+    actor = actor_of(caller)
     start_is_new = subject.chemotherapy_start_date is None
     subject.chemotherapy_start_date = start
     if start_is_new:
         subject.chemotherapy_start_recorded_by = caller.sub
+        uow.audit.record(AuditDraft(
+            action="chemotherapy_start.recorded", actor=actor, site_id=subject.site_id,
+            subject_id=subject_id, after={"chemotherapy_start_date": start}))
     await uow.subjects.save(subject)
-    added = len(await _store_new(uow, subject_id, series, incoming, caller.sub))
+    added = len(await _store_new(uow, subject, series, incoming, actor))
     if added or (start_is_new and series):
         prediction, new_version = await recompute_prediction(
             uow, subject, "ca125", series=series,
-            official=await uow.official_kelims.latest(subject_id))
+            official=await uow.official_kelims.latest(subject_id), actor=actor)
     else:
         prediction, new_version = await uow.predictions.in_force(subject_id), False
     await uow.commit()
@@ -221,33 +233,40 @@ async def record_fhir_observations(uow: PredictionUnitOfWork, caller: Caller,
     if issues:
         raise Conflict("; ".join(i["message"] for i in issues), errors=issues)
     added: set[str] = set()
+    actor = actor_of(caller)
     for subject_id, items in by_subject.items():
         values = series[subject_id]
         for r in items:
             if r.path in corrections:
                 reason = (f"FHIR Observation {r.fhir_id or '(no id)'} sent with status "
                           f"{r.status} by the laboratory")
-                await _correct(uow, values, r.value, reason, caller.sub)
+                await _correct(uow, subjects[subject_id], values, r.value, reason, actor)
                 added.add(r.path)
         added |= await _store_new(
-            uow, subject_id, values,
+            uow, subjects[subject_id], values,
             [Incoming(r.path, r.value, "fhir", r.fhir_id)
-             for r in items if r.path not in corrections], caller.sub)
+             for r in items if r.path not in corrections], actor)
         if any(r.path in added for r in items):  # none while awaiting screening
             await recompute_prediction(uow, subjects[subject_id], "fhir", series=values,
-                                       official=await uow.official_kelims.latest(subject_id))
+                                       official=await uow.official_kelims.latest(subject_id),
+                                       actor=actor)
     await uow.commit()
     return ObservationsRecorded(
         fresh=[r.path in added for r in results],
         awaiting=frozenset(s for s, subject in subjects.items() if subject.awaiting_screening))
 
 
-async def _correct(uow: PredictionUnitOfWork, series: list[StoredCa125],
-                   new: NormalisedCa125, reason: str, corrected_by: str) -> Ca125Correction:
+async def _correct(uow: PredictionUnitOfWork, subject: Subject, series: list[StoredCa125],
+                   new: NormalisedCa125, reason: str, actor: Actor) -> Ca125Correction:
     """Give the stored value of `new`'s day its corrected figures (in the store and in
-    `series`); the earlier value goes to the history."""
+    `series`); the earlier value goes to the history and to the audit trail
+    (`ca125.corrected`, the old value as before, the new as after, and why)."""
     i = next(i for i, m in enumerate(series) if m.effective_date == new.effective_date)
-    corrected, correction = correct_value(series[i], new, reason, corrected_by, now())
+    corrected, correction = correct_value(series[i], new, reason, actor.sub, now())
+    uow.audit.record(AuditDraft(action="ca125.corrected", actor=actor, site_id=subject.site_id,
+                                subject_id=subject.subject_id, reason=reason,
+                                before=ca125_record(series[i]),
+                                after=ca125_record(corrected)))
     series[i] = corrected
     await uow.ca125.replace(corrected)
     await uow.corrections.add(correction)
@@ -299,10 +318,11 @@ async def correct_ca125(uow: PredictionUnitOfWork, caller: Caller, subject_id: s
                        title="Nothing to correct",
                        errors=[{"field": "value", "rule": "unchanged",
                                 "message": "the corrected value equals the stored one"}])
-    correction = await _correct(uow, series, new, reason, caller.sub)
+    actor = actor_of(caller)
+    correction = await _correct(uow, subject, series, new, reason, actor)
     prediction, new_version = await recompute_prediction(
         uow, subject, "correction", series=series,
-        official=await uow.official_kelims.latest(subject_id))
+        official=await uow.official_kelims.latest(subject_id), actor=actor)
     await uow.commit()
     return Ca125Corrected(subject=subject, correction=correction, prediction=prediction,
                           new_prediction_version=new_version)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from rescue_prediction.domain.audit_records import prediction_record
 from rescue_prediction.domain.model import (
     PredictionVersion,
     ReceivedOfficialKelim,
@@ -22,17 +23,19 @@ from rescue_prediction.domain.prediction import changes_materially, compute_pred
 from rescue_prediction.service_layer import queries
 from rescue_prediction.service_layer.access import Caller, now, visible_subject
 from rescue_prediction.service_layer.unit_of_work import PredictionUnitOfWork
+from rescue_shared.audit.chain import Actor, AuditDraft
 from rescue_shared.contracts.events import PredictionCompleted
 from rescue_shared.errors import NotFound
 
 
 async def recompute_prediction(
     uow: PredictionUnitOfWork, subject: Subject, trigger: str, *,
-    series: Sequence[StoredCa125], official: ReceivedOfficialKelim | None,
+    series: Sequence[StoredCa125], official: ReceivedOfficialKelim | None, actor: Actor,
     causation_id: str | None = None,
 ) -> tuple[PredictionVersion | None, bool]:
     """Recompute from `series` and `official` (her stored inputs); store and announce a new
-    version if it changed materially.
+    version if it changed materially (audited as `prediction.made` by `actor`, whose change
+    triggered it, the version it replaces as before).
 
     Returns the version in force (None when there is none) and whether it is new. The caller
     holds the subject's lock, so versions cannot collide. A subject awaiting her screening gets
@@ -56,6 +59,11 @@ async def recompute_prediction(
         model_version=body.model_version, protocol_version=body.protocol_version,
         trigger=trigger, result=body.model_dump(mode="json"), created_at=now())
     await uow.predictions.add(version)
+    uow.audit.record(AuditDraft(
+        action="prediction.made", actor=actor, site_id=subject.site_id,
+        subject_id=subject.subject_id,
+        before=prediction_record(in_force) if in_force else None,
+        after=prediction_record(version)))
     uow.emit(
         PredictionCompleted(
             prediction_id=uuid.UUID(version.prediction_id), version=version.version,

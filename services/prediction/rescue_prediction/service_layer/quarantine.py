@@ -18,6 +18,7 @@ from typing import Any
 from rescue_prediction.domain.model import QuarantinedInput, QuarantineKind, Subject
 from rescue_prediction.service_layer.access import now
 from rescue_prediction.service_layer.unit_of_work import PredictionUnitOfWork
+from rescue_shared.audit.chain import Actor, AuditDraft
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def quarantine_reason(screened_at: str, sent_by: str) -> str:
 
 
 async def quarantine_inputs(uow: PredictionUnitOfWork, subject: Subject, screened_at: str,
-                            screening_id: str) -> int:
+                            screening_id: str, actor: Actor) -> int:
     """Move every input the provisional subject's site sent into quarantine; the number moved.
 
     The subject keeps nothing of them (no value, no KELIM, no chemotherapy start), so no fit can
@@ -77,6 +78,10 @@ async def quarantine_inputs(uow: PredictionUnitOfWork, subject: Subject, screene
     await uow.quarantine.add_all(items)
     await uow.subjects.save(subject)
     if items:
+        uow.audit.record(AuditDraft(
+            action="inputs.quarantined", actor=actor, site_id=sent_by,
+            subject_id=subject.subject_id, reason=reason,
+            before=[{"kind": i.kind, **i.payload} for i in items], after=None))
         log.warning("subject %s: %d value(s) sent by site %s quarantined (screened at site %s)",
                     subject.subject_id, len(items), sent_by, screened_at)
     return len(items)

@@ -13,12 +13,14 @@ from rescue_prediction.service_layer.repositories import (
     QuarantineRepository,
     SubjectRepository,
 )
+from rescue_shared.audit.trail import AuditedUnitOfWork
 from rescue_shared.queries.use_cases import DataQueries
 from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
-class PredictionUnitOfWork(UnitOfWorkPort, Protocol):
-    """One transaction: what it reads and writes, and the events it stages in the outbox."""
+class PredictionUnitOfWork(UnitOfWorkPort, AuditedUnitOfWork, Protocol):
+    """One transaction: what it reads and writes, the events it stages in the outbox and the
+    changes it records in the audit trail."""
 
     @property
     def subjects(self) -> SubjectRepository: ...

@@ -13,54 +13,15 @@ Decimals as strings; enums as their values.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
-GENESIS_HASH = "0" * 64
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+# One canonical JSON and one hash for every service's trail (rescue_shared.audit.chain).
+from rescue_shared.audit.chain import GENESIS_HASH, canonical_json, chain_hash
 
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r} is ambiguous; use a timezone-aware one")
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple | set | frozenset):
-        raise TypeError("use lists for sequences (sets have no canonical order)")
-    raise TypeError(f"cannot serialise {type(value).__name__} canonically")
-
-
-def canonical_json(entry: Mapping[str, Any]) -> str:
-    """The exact text that is hashed."""
-    return json.dumps(
-        entry,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_encode,
-    )
-
-
-def chain_hash(previous_hash: str, entry: Mapping[str, Any]) -> str:
-    """Hash of `entry` linked to its predecessor (GENESIS_HASH for the first entry)."""
-    if not _HEX64.fullmatch(previous_hash):
-        raise ValueError("previous_hash must be 64 lowercase hex characters")
-    return hashlib.sha256((previous_hash + canonical_json(entry)).encode("utf-8")).hexdigest()
+__all__ = ["GENESIS_HASH", "ChainedEntry", "VerificationResult", "append", "build_chain",
+           "canonical_json", "chain_hash", "verify_chain"]
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ router = APIRouter(prefix="/v1", tags=["screening log"])
 async def screening_log(
     request: Request, principal: LogReader, uow: UoW
 ) -> ScreeningLog | Response:
-    """Site users and investigators see their own site; the trial team sees all sites."""
-    log = await screenings.screening_log(uow, principal)
+    """Site users and investigators see their own site; the trial team sees all sites. A CSV
+    download is an export: it is appended to the audit trail."""
     if "text/csv" in request.headers.get("accept", ""):
+        log = await screenings.export_screening_log(uow, principal)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["dimension", "key", "measure", "count"])
         writer.writerows(screening_log_rows(log))
         return Response(buffer.getvalue(), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="screening-log.csv"'})
-    return log
+    return await screenings.screening_log(uow, principal)

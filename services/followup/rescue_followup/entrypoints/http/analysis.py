@@ -133,7 +133,9 @@ async def posted_km_svg(
 async def export_adtte(
     principal: Analyst, uow: UoW, cutoff: Cutoff = None, strata: StrataQuery = None,
 ) -> Response:
-    rows = await analysis.adtte_export(uow, cutoff, analysis.strata_in_force(uow, strata))
+    """Statisticians and monitors; every download is appended to the audit trail."""
+    rows = await analysis.download_adtte(uow, principal, cutoff,
+                                         analysis.strata_in_force(uow, strata))
     name = f"adtte-pfs{'-' + cutoff.isoformat() if cutoff else ''}.csv"
     return Response(write_adtte_csv(rows), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,7 +1,7 @@
 """Frozen data cuts and their files; the stratum as verified beside the one randomized.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from rescue_shared.db.migrations import utc_timestamp
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
