@@ -14,14 +14,15 @@ from rescue_randomization.entrypoints.http import (
     strata,
     trial,
 )
-from rescue_randomization.service_layer import queries
+from rescue_randomization.service_layer import queries, query_audit
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts.events import RandomizationQueryChanged
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION
 from rescue_shared.queries.http import queries_router
 from rescue_shared.service import ServiceDefinition, create_service_app
 
-QUERIES = queries_router(RandomizationQueryChanged, queries.site_of, queries.run_checks)
+QUERIES = queries_router(RandomizationQueryChanged, queries.site_of, queries.run_checks,
+                         audit=query_audit.record_step)
 
 DEFINITION = ServiceDefinition(
     name="randomization",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rescue_shared.auth import AnyTrialRole, Principal
 from rescue_shared.errors import NotFound
 from rescue_shared.queries import use_cases
+from rescue_shared.queries.audit import StepAudit, record_in_shared_trail
 from rescue_shared.queries.lifecycle import DataQuery, QueryAction, QueryState, age_days
 from rescue_shared.service import unit_of_work
 
@@ -83,7 +84,8 @@ class CheckRun(BaseModel):
 
 
 def queries_router(announcement: use_cases.Announcement, site_of: SiteOf,
-                   run_checks: RunChecks | None = None) -> APIRouter:
+                   run_checks: RunChecks | None = None,
+                   audit: StepAudit = record_in_shared_trail) -> APIRouter:
     """The `/v1/queries` routes of a service: `announcement` is its `<service>.query_changed`
     payload, `site_of` finds a subject's site in its unit of work, `run_checks` runs its
     automatic checks over every subject."""
@@ -114,7 +116,7 @@ def queries_router(announcement: use_cases.Announcement, site_of: SiteOf,
             raise NotFound(f"subject {body.subject_id} not found")
         query = await use_cases.open_query(
             uow, principal, announcement, site_id=site_id, subject_id=body.subject_id,
-            field=body.field, message=body.message, record_id=body.record_id)
+            field=body.field, message=body.message, record_id=body.record_id, audit=audit)
         response.headers["Location"] = f"/v1/queries/{query.id}"
         return DataQueryView.of(query)
 
@@ -125,7 +127,7 @@ def queries_router(announcement: use_cases.Announcement, site_of: SiteOf,
                             uow: UoW) -> DataQueryView:
             return DataQueryView.of(await use_cases.take_step(
                 uow, principal, announcement, query_id=query_id, action=action, text=body.text,
-                correction_ref=body.correction_ref))
+                correction_ref=body.correction_ref, audit=audit))
 
     if run_checks is not None:
         checks = run_checks

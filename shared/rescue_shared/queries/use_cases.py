@@ -15,6 +15,7 @@ from typing import Protocol
 from rescue_shared.auth.tokens import Principal
 from rescue_shared.contracts.events import DataQueryChanged
 from rescue_shared.errors import Forbidden, Invalid, NotFound
+from rescue_shared.queries.audit import StepAudit, record_in_shared_trail
 from rescue_shared.queries.lifecycle import (
     ROLES_OF,
     SYSTEM_ACTOR,
@@ -51,6 +52,11 @@ class QueriesUnitOfWork(UnitOfWorkPort, Protocol):
 Announcement = type[DataQueryChanged]  # the service's `<service>.query_changed` payload
 
 
+async def _audited(audit: StepAudit, uow: QueriesUnitOfWork, query: DataQuery,
+                   roles: Collection[str]) -> None:
+    await audit(uow, query, query.steps[-1], roles)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -80,6 +86,7 @@ def _new(site_id: str, subject_id: str, check: str, field: str, message: str,
 async def open_query(
     uow: QueriesUnitOfWork, caller: Principal, announcement: Announcement, *, site_id: str,
     subject_id: str, field: str, message: str, record_id: str | None = None,
+    audit: StepAudit = record_in_shared_trail,
 ) -> DataQuery:
     """A monitor (or data manager) raises a query by hand on any record of a subject."""
     if not caller.roles & ROLES_OF["open"]:
@@ -91,6 +98,7 @@ async def open_query(
                  _now())
     await uow.queries.add(query)
     _announce(uow, announcement, query)
+    await _audited(audit, uow, query, caller.roles)
     await uow.commit()
     return query
 
@@ -98,6 +106,7 @@ async def open_query(
 async def take_step(
     uow: QueriesUnitOfWork, caller: Principal, announcement: Announcement, *, query_id: str,
     action: QueryAction, text: str, correction_ref: str | None = None,
+    audit: StepAudit = record_in_shared_trail,
 ) -> DataQuery:
     """Answer (the site), close or re-open (a monitor) a query."""
     query = await uow.queries.get(query_id, lock=True)
@@ -116,6 +125,7 @@ async def take_step(
             state=query.state) from exc
     await uow.queries.save(query)
     _announce(uow, announcement, query)
+    await _audited(audit, uow, query, caller.roles)
     await uow.commit()
     return query
 
@@ -123,6 +133,7 @@ async def take_step(
 async def sync_findings(
     uow: QueriesUnitOfWork, announcement: Announcement, *, site_id: str, subject_id: str,
     checks: Collection[str], findings: Iterable[Finding], correction_ref: str | None = None,
+    audit: StepAudit = record_in_shared_trail,
 ) -> list[DataQuery]:
     """Open a query for each new finding of `checks` on the subject, and close (as the system,
     linking `correction_ref`) each of their queries whose discrepancy is gone. Does not commit:
@@ -147,6 +158,7 @@ async def sync_findings(
         changed.append(query)
     for query in changed:
         _announce(uow, announcement, query)
+        await _audited(audit, uow, query, ())
     return changed
 
 

@@ -100,9 +100,9 @@ async def export_screening_log(uow: EligibilityUnitOfWork, caller: Principal) ->
     scope = caller.site_scope
     screenings = await uow.screenings.all(scope)
     one_site = next(iter(scope)) if scope is not None and len(scope) == 1 else None
+    several = {"sites": sorted(scope)} if scope is not None and len(scope) > 1 else {}
     uow.audit.record(export_draft(caller, "screening-log.csv", rows=len(screenings),
-                                  site_id=one_site,
-                                  sites=None if scope is None else sorted(scope)))
+                                  site_id=one_site, **several))
     await uow.commit()
     return _log_of(screenings)
 

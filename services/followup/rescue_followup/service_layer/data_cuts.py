@@ -15,6 +15,8 @@ from rescue_followup.domain.data_cuts import CutFile, DataCut, digest, valid_nam
 from rescue_followup.service_layer.analysis import strata_in_force
 from rescue_followup.service_layer.exports import AdamRows, build_adam
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
+from rescue_shared.audit.chain import AuditDraft
+from rescue_shared.audit.trail import Caller, actor_of, export_draft
 from rescue_shared.clock import latest_calendar_date
 from rescue_shared.errors import Conflict, Invalid, NotFound
 
@@ -23,7 +25,7 @@ CutRenderer = Callable[[AdamRows, dt.date, dt.datetime], Sequence[CutFile]]
 
 
 async def freeze(
-    uow: FollowupUnitOfWork, *, name: str, cutoff: dt.date, reason: str, actor: str,
+    uow: FollowupUnitOfWork, *, name: str, cutoff: dt.date, reason: str, caller: Caller,
     render: CutRenderer,
 ) -> DataCut:
     if not valid_name(name):
@@ -49,10 +51,14 @@ async def freeze(
 
     files = await asyncio.to_thread(make)
     hashes = {f.path: f.sha256 for f in files}
-    cut = DataCut(name=name, cutoff=cutoff, created_at=created_at, created_by=actor,
+    cut = DataCut(name=name, cutoff=cutoff, created_at=created_at, created_by=caller.sub,
                   reason=reason, digest=digest(hashes), files=hashes)
     if not await uow.data_cuts.add(cut, files):
         raise Conflict(f"a data cut named {name!r} exists; a cut is never replaced")
+    uow.audit.record(AuditDraft(action="data_cut.frozen", actor=actor_of(caller), site_id=None,
+                                subject_id=None, reason=reason,
+                                after={"name": name, "cutoff": cutoff, "digest": cut.digest,
+                                       "files": hashes}))
     await uow.commit()
     return cut
 
@@ -73,4 +79,13 @@ async def cut_file(uow: FollowupUnitOfWork, name: str, path: str) -> CutFile:
     found = await uow.data_cuts.file(name, path)
     if found is None:
         raise NotFound(f"data cut {name!r} has no file {path!r}")
+    return found
+
+
+async def download(uow: FollowupUnitOfWork, caller: Caller, name: str, path: str) -> CutFile:
+    """A file of a cut as a download: audited (`export.downloaded`, with its SHA-256)."""
+    found = await cut_file(uow, name, path)
+    uow.audit.record(export_draft(caller, f"data-cuts/{name}/{path}", rows=0,
+                                  sha256=found.sha256))
+    await uow.commit()
     return found

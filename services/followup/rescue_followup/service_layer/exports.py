@@ -20,6 +20,7 @@ from rescue_followup.domain.protocol import ProtocolOf, StrataChoice
 from rescue_followup.domain.records import adtte_rows, invalidated_by
 from rescue_followup.service_layer.analysis import strata_in_force
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
+from rescue_shared.audit.trail import Caller, export_draft
 
 Rows = list[dict[str, Value]]
 
@@ -55,6 +56,16 @@ def build_adam(
         for choice in ("randomized", "verified")}
     return AdamRows(adsl=adsl, adtte=adtte_dataset_rows(analysis[strata], adsl), strata=strata,
                     analysis=analysis)
+
+
+async def download(uow: FollowupUnitOfWork, caller: Caller, export: str,
+                   cutoff: dt.date | None = None) -> AdamRows:
+    """The datasets for a download: the export is audited (`export.downloaded`)."""
+    rows = await adam_rows(uow, cutoff)
+    count = len(rows.adsl) if export.startswith("adsl") else len(rows.adtte)
+    uow.audit.record(export_draft(caller, export, rows=count, cutoff=cutoff))
+    await uow.commit()
+    return rows
 
 
 async def adam_rows(uow: FollowupUnitOfWork, cutoff: dt.date | None = None) -> AdamRows:

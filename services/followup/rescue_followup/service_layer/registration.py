@@ -126,6 +126,11 @@ async def record_verified_strata(
     at = _utc(verified_at)
     if subject.strata_verified_at is not None and subject.strata_verified_at > at:
         return  # an older verification delivered late
+    before = {"verified_stratum": subject.verified_stratum}
     subject.verified_stratum = dict(verified_stratum)
     subject.strata_verified_at = at
     await uow.subjects.save(subject)
+    uow.audit.record(AuditDraft(action="strata.verified", actor=Actor.consumer(event_id),
+                                site_id=subject.site_id, subject_id=subject_id, before=before,
+                                after={"verified_stratum": subject.verified_stratum,
+                                       "verified_at": at}))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rescue_randomization.domain.query_checks import banded_factor_disagreements
 from rescue_randomization.domain.randomizability import strata_facts
 from rescue_randomization.domain.strata import BandedFactor
+from rescue_randomization.service_layer.query_audit import record_step
 from rescue_randomization.service_layer.trial_setup import config_of
 from rescue_randomization.service_layer.unit_of_work import RandomizationUnitOfWork
 from rescue_shared.auth.tokens import Principal
@@ -30,7 +31,8 @@ async def check_subject(uow: RandomizationUnitOfWork, subject_id: str) -> int:
     findings = banded_factor_disagreements(subject_id, allocation.stratum,
                                            strata_facts(candidate), strata)
     changed = await sync_findings(uow, RandomizationQueryChanged, site_id=allocation.site_id,
-                                  subject_id=subject_id, checks=checks, findings=findings)
+                                  subject_id=subject_id, checks=checks, findings=findings,
+                                  audit=record_step)
     return len(changed)
 
 

@@ -136,7 +136,7 @@ def _served(file: CutFile) -> Response:
 async def freeze(body: DataCutRequest, principal: Statistician, uow: UoW,
                  response: Response) -> DataCutOut:
     cut = await data_cuts.freeze(uow, name=body.name, cutoff=body.cutoff, reason=body.reason,
-                                 actor=principal.sub, render=render_cut)
+                                 caller=principal, render=render_cut)
     response.headers["Location"] = f"/v1/data-cuts/{cut.name}"
     return DataCutOut.of(cut)
 
@@ -163,7 +163,7 @@ async def get_manifest(name: CutName, principal: Analyst, uow: UoW) -> Response:
             responses={200: {"content": {m: {} for m in sorted(set(EXPORTS.values()))}}},
             summary="A dataset of the cut (XPT, Dataset-JSON, CSV) or its Define-XML, as frozen")
 async def get_export(name: CutName, file: ExportName, principal: Analyst, uow: UoW) -> Response:
-    found = await data_cuts.cut_file(uow, name, f"exports/{file}")
+    found = await data_cuts.download(uow, principal, name, f"exports/{file}")
     return Response(found.content, media_type=found.media_type, headers={
         "X-Content-SHA256": found.sha256,
         "Content-Disposition": f'attachment; filename="{name}-{file}"'})

@@ -18,6 +18,7 @@ from rescue_followup.adapters.xpt import write_xpt
 from rescue_followup.domain.adam import ADSL, ADTTE, DATASETS
 from rescue_followup.entrypoints.http.dependencies import Analyst, UoW
 from rescue_followup.service_layer import exports
+from rescue_shared.auth import Principal
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 Cutoff = Annotated[dt.date | None, Query(
@@ -43,9 +44,9 @@ async def define_xml(principal: Analyst) -> Response:
 
 
 async def _export(
-    uow: UoW, dataset: DatasetName, fmt: Format, cutoff: dt.date | None
+    uow: UoW, caller: Principal, dataset: DatasetName, fmt: Format, cutoff: dt.date | None
 ) -> Response:
-    rows = await exports.adam_rows(uow, cutoff)
+    rows = await exports.download(uow, caller, f"{dataset}.{fmt}", cutoff)
     spec, data = (ADSL, rows.adsl) if dataset == "adsl" else (ADTTE, rows.adtte)
     if fmt == "xpt":
         content = await asyncio.to_thread(write_xpt, spec, data)
@@ -65,28 +66,28 @@ def _doc(fmt: Format) -> dict[int | str, dict[str, object]]:
 @router.get("/adsl.xpt", response_class=Response, responses=_doc("xpt"),
             summary="ADSL (one row per randomized subject) as SAS transport v5")
 async def adsl_xpt(principal: Analyst, uow: UoW, cutoff: Cutoff = None) -> Response:
-    return await _export(uow, "adsl", "xpt", cutoff)
+    return await _export(uow, principal, "adsl", "xpt", cutoff)
 
 
 @router.get("/adtte.xpt", response_class=Response, responses=_doc("xpt"),
             summary="ADTTE (PFS, one row per randomized subject) as SAS transport v5")
 async def adtte_xpt(principal: Analyst, uow: UoW, cutoff: Cutoff = None) -> Response:
-    return await _export(uow, "adtte", "xpt", cutoff)
+    return await _export(uow, principal, "adtte", "xpt", cutoff)
 
 
 @router.get("/adsl.json", response_class=Response, responses=_doc("json"),
             summary="ADSL as CDISC Dataset-JSON 1.1")
 async def adsl_json(principal: Analyst, uow: UoW, cutoff: Cutoff = None) -> Response:
-    return await _export(uow, "adsl", "json", cutoff)
+    return await _export(uow, principal, "adsl", "json", cutoff)
 
 
 @router.get("/adtte.json", response_class=Response, responses=_doc("json"),
             summary="ADTTE as CDISC Dataset-JSON 1.1")
 async def adtte_json(principal: Analyst, uow: UoW, cutoff: Cutoff = None) -> Response:
-    return await _export(uow, "adtte", "json", cutoff)
+    return await _export(uow, principal, "adtte", "json", cutoff)
 
 
 @router.get("/adsl.csv", response_class=Response, responses=_doc("csv"),
             summary="ADSL as CSV (the XPT's variables, dates as ISO 8601)")
 async def adsl_csv(principal: Analyst, uow: UoW, cutoff: Cutoff = None) -> Response:
-    return await _export(uow, "adsl", "csv", cutoff)
+    return await _export(uow, principal, "adsl", "csv", cutoff)
