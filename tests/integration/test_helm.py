@@ -283,6 +283,11 @@ def env_problems(component: Component, where: str, env: list[dict[str, Any]]) ->
             problems.append(f"{where}: {entry['name']} is inlined, not a secretKeyRef")
         if re.search(r"://[^/\s:@]+:[^/\s@]+@", str(entry.get("value", ""))):
             problems.append(f"{where}: {entry['name']} carries a password inline")
+    algorithm = next((e.get("value") for e in env if e["name"] == "JWT_ALGORITHM"), "HS256")
+    if component.api and algorithm == "HS256" and "JWT_SECRET" not in names:
+        # Said before the settings refuse it (outside development they refuse to start).
+        problems.append(f"{where}: JWT_SECRET not set from a Secret (the default is the public "
+                        "local secret)")
     values = resolved_env(component, env)
     try:
         settings = settings_from_env(component.settings, values)

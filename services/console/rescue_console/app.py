@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from rescue_console import (
     pages_auth,
     pages_followup,
+    pages_queries,
     pages_randomization,
     pages_screening,
     pages_subject,
@@ -128,6 +129,6 @@ def create_app(settings: ConsoleSettings | None = None,
         return {"status": "ok"}
 
     for module in (pages_auth, pages_worklist, pages_screening, pages_subject,
-                   pages_randomization, pages_followup, pages_trial):
+                   pages_randomization, pages_followup, pages_trial, pages_queries):
         app.include_router(module.router)
     return app

@@ -13,10 +13,15 @@ from rescue_eligibility.entrypoints.http import (
     screenings,
     subjects,
 )
+from rescue_eligibility.service_layer import queries
 from rescue_eligibility.settings import EligibilitySettings
 from rescue_shared.audit import http as audit
+from rescue_shared.contracts.events import EligibilityQueryChanged
 from rescue_shared.contracts.registry import PREDICTION
+from rescue_shared.queries.http import queries_router
 from rescue_shared.service import ServiceDefinition, create_service_app
+
+QUERIES = queries_router(EligibilityQueryChanged, queries.site_of)
 
 DEFINITION = ServiceDefinition(
     name="eligibility",
@@ -24,7 +29,7 @@ DEFINITION = ServiceDefinition(
     description="Screens candidates against the protocol's criteria; keeps the screening log.",
     migrations="rescue_eligibility:migrations",
     routers=[screenings.router, criteria.router, screening_log.router, access_refusals.router,
-             subjects.router, audit.router],
+             subjects.router, audit.router, QUERIES],
     consumed_topics=[PREDICTION.name],
     handlers=HANDLERS,
     unit_of_work=SqlEligibilityUnitOfWork,

@@ -17,6 +17,7 @@ from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
 from rescue_eligibility.domain.model import AccessRefusal, Screening, Subject
 from rescue_shared.audit.fake import AuditLog, InMemoryAuditTrail
 from rescue_shared.fakes import SnapshotUnitOfWork
+from rescue_shared.queries.fake import InMemoryDataQueries
 
 
 @dataclass
@@ -106,6 +107,7 @@ class FakeEligibilityUnitOfWork(SnapshotUnitOfWork[FakeStore]):
         self.screenings = FakeScreenings(self)
         self.subjects = FakeSubjects(self)
         self.refusals = FakeAccessRefusals(self)
+        self.queries = InMemoryDataQueries()
         self.audit = InMemoryAuditTrail(lambda: self.work.audit)
 
     async def commit(self) -> None:

@@ -5,6 +5,7 @@ accrual figure, dead-letter counts."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from rescue_console.api_errors import from_problem, unreachable
 from rescue_console.charts import accrual_svg
 from rescue_console.facts_form import NOT_EVALUABLE, fact_fields, read_facts
 from rescue_console.followup_forms import BY_TYPE, prefilled, read_record
+from rescue_console.pages_queries import all_queries
 from rescue_console.pages_subject import _row_of, read_measurements
 from rescue_console.pages_trial import dead_lettered
 from rescue_console.worklist import WorklistRow, arrange, next_visit, site_worklist
@@ -185,3 +187,28 @@ async def test_a_service_that_does_not_answer_leaves_its_columns_blank() -> None
     assert silent == {"randomization"}
     assert [(r.subject_id, r.prediction, r.randomization) for r in rows] == [
         ("S01-0001", None, "not yet")]
+
+
+async def test_data_queries_of_every_service_are_listed_oldest_first_and_silences_named() -> None:
+    def answering(service: str, opened: str) -> Any:
+        def handler(request: httpx.Request) -> httpx.Response:
+            assert request.url.path == "/v1/queries"
+            assert request.url.params["state"] == "open"
+            return httpx.Response(200, json=[{"id": f"q-{service}", "subject_id": "S01-0001",
+                                              "opened_at": opened, "state": "open"}])
+        return handler
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    handlers = {"eligibility": answering("eligibility", "2027-02-01T00:00:00Z"),
+                "prediction": down,
+                "randomization": answering("randomization", "2027-01-01T00:00:00Z"),
+                "followup": answering("followup", "2027-03-01T00:00:00Z")}
+    clients = {name: httpx.AsyncClient(base_url="http://x", transport=httpx.MockTransport(h))
+               for name, h in handlers.items()}
+    rows, problems = await all_queries(Api(clients, "token"), "open")
+    assert [(q["service"], q["id"]) for q in rows] == [
+        ("randomization", "q-randomization"), ("eligibility", "q-eligibility"),
+        ("followup", "q-followup")]
+    assert len(problems) == 1 and problems[0].startswith("prediction: ")

@@ -9,6 +9,7 @@ from rescue_eligibility.adapters.repositories import SqlAccessRefusals, SqlScree
 from rescue_eligibility.domain.criteria import Protocol
 from rescue_shared.audit.sql import UnitOfWorkWithAudit
 from rescue_shared.protocols import ProtocolFiles
+from rescue_shared.queries.sql import SqlDataQueries
 
 
 class SqlEligibilityUnitOfWork(UnitOfWorkWithAudit):
@@ -17,12 +18,14 @@ class SqlEligibilityUnitOfWork(UnitOfWorkWithAudit):
     screenings: SqlScreenings
     subjects: SqlSubjects
     refusals: SqlAccessRefusals
+    queries: SqlDataQueries
     protocols: ProtocolFiles[Protocol] = PROTOCOL_FILES
 
     def open_repositories(self) -> None:
         self.screenings = SqlScreenings(self.session)
         self.subjects = SqlSubjects(self.session)
         self.refusals = SqlAccessRefusals(self.session)
+        self.queries = SqlDataQueries(self.session)
 
     @property
     def protocol_version(self) -> str:

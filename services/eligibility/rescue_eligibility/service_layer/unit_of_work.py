@@ -15,6 +15,7 @@ from rescue_eligibility.service_layer.repositories import (
     Subjects,
 )
 from rescue_shared.audit.trail import AuditedUnitOfWork
+from rescue_shared.queries.use_cases import DataQueries
 from rescue_shared.unit_of_work_port import UnitOfWorkPort
 
 
@@ -30,6 +31,9 @@ class EligibilityUnitOfWork(UnitOfWorkPort, AuditedUnitOfWork, Protocol):
 
     @property
     def refusals(self) -> AccessRefusals: ...
+
+    @property
+    def queries(self) -> DataQueries: ...
 
     @property
     def protocols(self) -> ProtocolSource: ...

@@ -97,7 +97,7 @@ async def test_every_change_is_an_entry_with_before_and_after(
     assert invalidated["reason"] == "randomized twice by mistake"
     assert trail[8]["actor"] == "stat-1" and trail[8]["site_id"] is None
     assert trail[8]["after"] == {"export": "adtte.csv", "rows": 1, "scope_site_id": None,
-                                 "cutoff": None}
+                                 "cutoff": None, "strata": "randomized"}
     assert (await verify(followup))["valid"] is True
 
 

@@ -67,6 +67,10 @@ def _json_body(raw: bytes) -> KelimBatchRequest:
     try:
         return KelimBatchRequest.model_validate_json(raw)
     except ValidationError as exc:
+        if any(e["type"] == "json_invalid" and "recursion limit" in e["msg"]
+               for e in exc.errors(include_url=False)):
+            # Too deep to read, as json.loads says by RecursionError: the body guard's 400.
+            raise RecursionError("the request body is nested too deeply") from None
         raise RequestValidationError([
             {**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
 
