@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from rescue_followup.adapters.unit_of_work import SqlFollowupUnitOfWork
 from rescue_followup.entrypoints.events import HANDLERS
 from rescue_followup.entrypoints.http import analysis, consort, subjects
+from rescue_followup.entrypoints.http.examples import REQUEST_EXAMPLES, RULES_BEYOND_SCHEMA
 from rescue_followup.settings import FollowupSettings
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION, RANDOMIZATION
 from rescue_shared.service import ServiceDefinition, create_service_app
@@ -21,6 +22,8 @@ DEFINITION = ServiceDefinition(
     handlers=HANDLERS,
     bulk_paths=["/v1/analysis/pfs", "/v1/analysis/pfs/km.png", "/v1/analysis/pfs/km.svg"],
     unit_of_work=SqlFollowupUnitOfWork,
+    request_examples=REQUEST_EXAMPLES,
+    rules_beyond_schema=RULES_BEYOND_SCHEMA,
 )
 
 

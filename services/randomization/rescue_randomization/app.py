@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from rescue_randomization.adapters.unit_of_work import SqlRandomizationUnitOfWork
 from rescue_randomization.entrypoints.events import HANDLERS
 from rescue_randomization.entrypoints.http import audit, balance, candidates, randomizations, trial
+from rescue_randomization.entrypoints.http.examples import REQUEST_EXAMPLES, RULES_BEYOND_SCHEMA
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts.registry import ELIGIBILITY, PREDICTION
 from rescue_shared.service import ServiceDefinition, create_service_app
@@ -21,6 +22,8 @@ DEFINITION = ServiceDefinition(
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name],
     handlers=HANDLERS,
     unit_of_work=SqlRandomizationUnitOfWork,
+    request_examples=REQUEST_EXAMPLES,
+    rules_beyond_schema=RULES_BEYOND_SCHEMA,
 )
 
 

@@ -29,6 +29,8 @@ async def current_principal(
                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
 
 
+# Read by the OpenAPI builder (rescue_shared.http.openapi): such routes answer 401 (and 403).
+current_principal.authenticates = True
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
@@ -41,6 +43,7 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
                           f"{', '.join(sorted(roles))}")
         return principal
 
+    _check.required_roles = tuple(sorted(roles))
     return _check
 
 

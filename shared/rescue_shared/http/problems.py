@@ -14,14 +14,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Send
 
 from rescue_shared.errors import ServiceError
+from rescue_shared.http.problem_types import problem_type_for
 
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem_bytes(status: int, title: str, detail: str, path: str, **extensions: Any) -> bytes:
+def problem_bytes(status: int, title: str, detail: str, path: str, *, type_: str | None = None,
+                  **extensions: Any) -> bytes:
     """A problem document for the pure-ASGI middlewares, which answer before any route."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": path, **extensions}
+    body = {"type": type_ or problem_type_for(status), "title": title, "status": status,
+            "detail": detail, "instance": path, **extensions}
     return json.dumps(body).encode()
 
 
@@ -45,7 +47,7 @@ class Problem(Exception):
         self.status = status
         self.title = title
         self.detail = detail
-        self.type = type_ or "about:blank"
+        self.type = type_ or problem_type_for(status)
         self.headers = headers
         self.extensions = extensions
 
@@ -55,7 +57,7 @@ def problem_response(
     headers: dict[str, str] | None = None, **extensions: Any,
 ) -> JSONResponse:
     body = {
-        "type": type_ or "about:blank",
+        "type": type_ or problem_type_for(status),
         "title": title,
         "status": status,
         "detail": detail,

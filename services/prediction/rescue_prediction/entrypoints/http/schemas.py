@@ -63,12 +63,15 @@ class MeasurementIn(BaseModel):
     date: PastDate = Field(description="Date the blood was drawn (not in the future).")
     value: float = Field(gt=0, le=MAX_VALUE_U_ML, description="As reported (> 0, <= 1,000,000).")
     unit: Annotated[str, AfterValidator(_accepted_unit)] = Field(
-        description="U/mL or kU/L (numerically identical); the original string is kept.")
+        description="U/mL or kU/L in any letter case (numerically identical); the original "
+                    "string is kept.",
+        json_schema_extra={"pattern": r"^\s*([Uu]/[Mm][Ll]|[Kk][Uu]/[Ll])\s*$"})
     comparator: Comparator | None = Field(
         None, description="'<' or '<=' below the detection limit, '>' above the range; such "
                           "values are stored but excluded from the fit.")
     loinc: Annotated[str, AfterValidator(_accepted_loinc)] = Field(
-        "10334-1", description="10334-1 (default) or 83082-8; body-fluid 11210-2 is refused.")
+        "10334-1", description="10334-1 (default) or 83082-8; body-fluid 11210-2 is refused.",
+        json_schema_extra={"pattern": r"^\s*(10334-1|83082-8)\s*$"})
 
 
 class Ca125Submission(BaseModel):
