@@ -26,7 +26,12 @@ REQUEST_EXAMPLES = {
 
 _ADTTE = ("the body is an ADTTE CSV: the columns named, one row per subject, AVAL = ADT - "
           "STARTDT + 1, CNSR 0 with EVNTDESC or 1 with CNSDTDSC, both arms present")
+_BOTH_ARMS = ("each arm has at least one subject in the population analysed (with the "
+              "cut-off)")
 RULES_BEYOND_SCHEMA = {
+    "live_analysis": [_BOTH_ARMS],
+    "live_km_png": [_BOTH_ARMS],
+    "live_km_svg": [_BOTH_ARMS],
     "record_assessment": [
         "dates are not after today anywhere on Earth (UTC+14) nor before the randomization",
         "`supersedes` names a current record of the same subject",

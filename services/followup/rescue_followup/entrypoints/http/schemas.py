@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -33,6 +35,16 @@ def _not_in_future(value: dt.date) -> dt.date:
 
 
 PastDate = Annotated[dt.date, AfterValidator(_not_in_future)]
+
+
+def _iso_date_only(value: object) -> object:
+    # pydantic reads a number as a Unix time ("0" would be 1970-01-01): a date is YYYY-MM-DD.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ResidualDisease = Literal["none", "<1cm", ">=1cm", "unknown"]
 
