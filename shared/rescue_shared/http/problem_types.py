@@ -19,7 +19,6 @@ class ProblemType(StrEnum):
     FORBIDDEN = PROBLEM_TYPE_BASE + "forbidden"
     NOT_FOUND = PROBLEM_TYPE_BASE + "not-found"
     METHOD_NOT_ALLOWED = PROBLEM_TYPE_BASE + "method-not-allowed"
-    NOT_ACCEPTABLE = PROBLEM_TYPE_BASE + "not-acceptable"
     CONFLICT = PROBLEM_TYPE_BASE + "conflict"
     IDEMPOTENCY_KEY_REUSED = PROBLEM_TYPE_BASE + "idempotency-key-reused"
     REQUEST_IN_PROGRESS = PROBLEM_TYPE_BASE + "request-in-progress"
@@ -38,7 +37,6 @@ _BY_STATUS = {
     403: ProblemType.FORBIDDEN,
     404: ProblemType.NOT_FOUND,
     405: ProblemType.METHOD_NOT_ALLOWED,
-    406: ProblemType.NOT_ACCEPTABLE,
     409: ProblemType.CONFLICT,
     413: ProblemType.PAYLOAD_TOO_LARGE,
     415: ProblemType.UNSUPPORTED_MEDIA_TYPE,
