@@ -30,7 +30,7 @@ async def current_principal(
 
 
 # Read by the OpenAPI builder (rescue_shared.http.openapi): such routes answer 401 (and 403).
-current_principal.authenticates = True
+current_principal.__dict__["authenticates"] = True
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
@@ -43,7 +43,7 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
                           f"{', '.join(sorted(roles))}")
         return principal
 
-    _check.required_roles = tuple(sorted(roles))
+    _check.__dict__["required_roles"] = tuple(sorted(roles))  # for the OpenAPI 403
     return _check
 
 

@@ -288,7 +288,7 @@ def document_contract(document: dict[str, Any], app: FastAPI,
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
         facts = _route_facts(route)
-        for method in sorted(m.lower() for m in route.methods):
+        for method in sorted(m.lower() for m in route.methods or ()):
             operation = document["paths"][route.path_format][method]
             operation_id = operation["operationId"]
             if operation_id in seen:
