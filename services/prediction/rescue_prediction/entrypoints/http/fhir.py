@@ -66,6 +66,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
           "content": _OUTCOME},
     415: {"description": "OperationOutcome: send application/fhir+json", "content": _OUTCOME},
 }
+_STATUS_HEADER = {SUBJECT_STATUS_HEADER: {
+    "description": "screened, or awaiting_screening: stored, the prediction waits for her "
+                   "screening", "schema": {"type": "string",
+                                           "enum": ["screened", "awaiting_screening"]}}}
+_LOCATION_HEADER = {"Location": {"description": "Observation/<id>",
+                                 "schema": {"type": "string"}}}
 _CREATED_EARLY = (
     " A subject whose eligibility screening has not reached this service yet is accepted for "
     "the caller's site all the same (201: the Observation is stored; header "
@@ -149,9 +155,11 @@ def _status_header(response: JSONResponse, result: ObservationsRecorded) -> None
              openapi_extra=fhir_body(CA125_OBSERVATION), status_code=201,
              response_class=JSONResponse,
              responses={201: {"description": "Stored: the Observation with its id",
-                              "content": fhir_content(CA125_OBSERVATION)},
+                              "content": fhir_content(CA125_OBSERVATION),
+                              "headers": _STATUS_HEADER | _LOCATION_HEADER},
                         200: {"description": "Already known: nothing changed",
-                              "content": fhir_content(CA125_OBSERVATION)}, **_RESPONSES})
+                              "content": fhir_content(CA125_OBSERVATION),
+                              "headers": _STATUS_HEADER | _LOCATION_HEADER}, **_RESPONSES})
 async def post_observation(request: Request, principal: SiteWriter, uow: UoW) -> JSONResponse:
     try:
         resource, parsed = await asyncio.to_thread(_read_observation, await _body(request))
@@ -171,7 +179,8 @@ async def post_observation(request: Request, principal: SiteWriter, uow: UoW) ->
                          "beyond, counted before any validation)." + _CREATED_EARLY,
              openapi_extra=fhir_body(BUNDLE), response_class=JSONResponse,
              responses={200: {"description": "transaction-response / batch-response Bundle",
-                              "content": fhir_content(BUNDLE_RESPONSE)},
+                              "content": fhir_content(BUNDLE_RESPONSE),
+                              "headers": _STATUS_HEADER},
                         413: {"description": "OperationOutcome: too many entries (the limit "
                                              "is named)", "content": _OUTCOME},
                         **_RESPONSES})
