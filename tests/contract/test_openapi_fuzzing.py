@@ -76,7 +76,9 @@ def test_every_operation_answers_as_its_document_says(live_service: LiveService,
         "--header", f"Authorization: Bearer {token('S01', *sorted(ROLES))}",
         "--report", "junit", "--report-dir", str(tmp_path),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # In tmp_path: schemathesis keeps its cache (.schemathesis/) in the working directory.
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False,
+                         cwd=tmp_path)
     report = run.stdout + run.stderr
     assert run.returncode == 0, f"schemathesis found the contract untrue:\n{report}"
     print(report)  # the phases' counts and durations, shown with -s or -rP
