@@ -13,6 +13,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
     ValidationInfo,
     field_validator,
 )
@@ -86,10 +88,10 @@ class RecistRecord(_Record):
 
     type: Literal["recist"]
     date: PastDate
-    target_lesion_sum_mm: float | None = Field(
+    target_lesion_sum_mm: StrictFloat | None = Field(
         ge=0, description="Sum of target-lesion diameters in mm; null = not measured.")
-    new_lesions: bool
-    non_target_progression: bool = Field(
+    new_lesions: StrictBool
+    non_target_progression: StrictBool = Field(
         description="Unequivocal progression of non-target disease.")
 
 
@@ -98,7 +100,7 @@ class Ca125Record(_Record):
 
     type: Literal["ca125"]
     date: PastDate
-    value: float = Field(ge=0)
+    value: StrictFloat = Field(ge=0)
     unit: Literal["U/mL", "kU/L"] = Field(description="Numerically identical units.")
 
 
@@ -124,7 +126,7 @@ class SurgeryRecord(_Record):
 
     type: Literal["surgery"]
     date: PastDate
-    complete_resection: bool
+    complete_resection: StrictBool
     residual_disease: ResidualDisease
 
     @field_validator("residual_disease")
