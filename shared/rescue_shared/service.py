@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from rescue_shared.auth.tokens import TokenVerifier
@@ -23,6 +24,7 @@ from rescue_shared.http import health
 from rescue_shared.http.guards import BodyLimitMiddleware, UnhandledErrorMiddleware
 from rescue_shared.http.idempotency import IdempotencyMiddleware
 from rescue_shared.http.observability import RequestObservabilityMiddleware
+from rescue_shared.http.openapi import RequestExample, install_contract
 from rescue_shared.http.problems import install_problem_handlers
 from rescue_shared.messaging.consumer import EventConsumer, EventHandler
 from rescue_shared.messaging.outbox_backlog import OutboxBacklogMonitor
@@ -52,6 +54,16 @@ class ServiceDefinition:
     bulk_paths: Sequence[str] = ()
     # The service's unit of work (its repositories); routes and handlers get one per request/event.
     unit_of_work: type[UnitOfWork] = UnitOfWork
+    # A valid request body for each operation that takes one, by operationId (the route
+    # function's name): documented in the OpenAPI document and posted by the contract tests.
+    request_examples: Mapping[str, RequestExample] = field(default_factory=dict)
+    # Rules an operation enforces (422) that its JSON Schema cannot state, by operationId.
+    rules_beyond_schema: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+def operation_id(route: APIRoute) -> str:
+    """The stable operationId of a route: its function's name (unique within a service)."""
+    return route.name
 
 
 async def _stop_task(task: asyncio.Task[None] | None,
@@ -112,7 +124,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             await asyncio.to_thread(tracer_provider.shutdown)  # sends the spans still batched
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
-                  lifespan=lifespan)
+                  lifespan=lifespan, generate_unique_id_function=operation_id)
     app.state.settings = settings
     app.state.unit_of_work_class = definition.unit_of_work
     app.state.metrics = metrics
@@ -130,6 +142,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.include_router(health.router)
     for router in definition.routers:
         app.include_router(router)
+    install_contract(app, definition.request_examples, definition.rules_beyond_schema)
     return app
 
 

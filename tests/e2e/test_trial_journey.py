@@ -6,20 +6,27 @@ runs for two years on a simulated clock (time-machine moves the wall clock forwa
 faked): RECIST assessments every 90 days until a planned progression, death or the last visit.
 The primary analysis the statistician reads must match lifelines run here on the planned data,
 and the CONSORT flow must count what happened.
+
+Every call goes through a client generated from the services' own OpenAPI documents
+(`contract_client.py`: operations by operationId, requests and answers checked against the
+documents), so a lie in a contract fails the journey.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import math
 import random
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import pytest
 import time_machine
 from audit_checks import entries, verify
+from contract_client import ContractClient
 from harness import ELIGIBLE_FACTS, Platform
 from survival_check import assert_matches_lifelines
 
@@ -89,10 +96,18 @@ def assessments(plan: Plan, randomized: dt.date) -> list[dict[str, Any]]:
     return records
 
 
-async def enrol(platform: Platform, plan: Plan, today: dt.date) -> None:
+Apis = dict[str, ContractClient]
+
+
+async def contract_clients(platform: Platform) -> Apis:
+    """One client per service, generated from the document the service serves."""
+    return {name: await ContractClient.of(service.client)
+            for name, service in platform.services.items()}
+
+
+async def enrol(api: Apis, plan: Plan, today: dt.date) -> None:
     site_user = auth(plan.site, "site_user")
-    screening = await platform["eligibility"].client.post("/v1/screenings", headers=site_user,
-                                                          json={
+    screening = await api["eligibility"].call("create_screening", headers=site_user, json={
         "subject_id": plan.subject_id,
         "screening_date": (today - dt.timedelta(days=70)).isoformat(),
         "facts": {**ELIGIBLE_FACTS, "platinum_free_interval_months": plan.pfi_months}})
@@ -101,42 +116,39 @@ async def enrol(platform: Platform, plan: Plan, today: dt.date) -> None:
 
     # Sent at once, as a hospital system would: whether or not the screening has reached
     # prediction yet, the values are kept and used (202 while it has not).
-    series = await platform["prediction"].client.post(
-        f"/v1/subjects/{plan.subject_id}/ca125", json=ca125_series(plan, today),
+    series = await api["prediction"].call(
+        "post_ca125", path={"subject_id": plan.subject_id}, json=ca125_series(plan, today),
         headers=site_user)
     assert series.status_code in (200, 201, 202), series.text
 
 
-async def randomize(platform: Platform, plan: Plan, maintenance: str) -> dict[str, Any]:
+async def randomize(api: Apis, plan: Plan, maintenance: str) -> dict[str, Any]:
     site_user = auth(plan.site, "site_user")
 
     async def randomizable() -> bool:
-        candidate = await platform["randomization"].client.get(
-            f"/v1/candidates/{plan.subject_id}", headers=site_user)
+        candidate = await api["randomization"].call(
+            "get_candidate", path={"subject_id": plan.subject_id}, headers=site_user)
         return candidate.status_code == 200 and candidate.json()["randomizable"]
 
     await eventually(randomizable, timeout=60, description=f"{plan.subject_id} randomizable")
-    response = await platform["randomization"].client.post("/v1/randomizations", headers=site_user,
-                                                          json={"subject_id": plan.subject_id,
-                                                                "consent_confirmed": True,
-                                                                "planned_maintenance": maintenance})
+    response = await api["randomization"].call("randomize", headers=site_user, json={
+        "subject_id": plan.subject_id, "consent_confirmed": True,
+        "planned_maintenance": maintenance})
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-async def refused_as_not_highly_likely(platform: Platform, plan: Plan) -> None:
+async def refused_as_not_highly_likely(api: Apis, plan: Plan) -> None:
     site_user = auth(plan.site, "site_user")
 
     async def predicted() -> bool:
-        candidate = await platform["randomization"].client.get(
-            f"/v1/candidates/{plan.subject_id}", headers=site_user)
+        candidate = await api["randomization"].call(
+            "get_candidate", path={"subject_id": plan.subject_id}, headers=site_user)
         return candidate.json()["prediction_classification"] is not None
 
     await eventually(predicted, timeout=60, description=f"{plan.subject_id} prediction applied")
-    response = await platform["randomization"].client.post("/v1/randomizations", headers=site_user,
-                                                          json={"subject_id": plan.subject_id,
-                                                                "consent_confirmed": True,
-                                                                "planned_maintenance": "none"})
+    response = await api["randomization"].call("randomize", headers=site_user, json={
+        "subject_id": plan.subject_id, "consent_confirmed": True, "planned_maintenance": "none"})
     assert response.status_code == 409, response.text
     missing = response.json()["missing"]
     assert "prediction_highly_likely_complete_resection" in missing
@@ -147,30 +159,30 @@ async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
     platform: Platform,
 ) -> None:
     plans = trial_plan()
+    api = await contract_clients(platform)
     today = today_in(platform["randomization"].settings.trial_timezone)  # the trial's date
-    await asyncio.gather(*(enrol(platform, plan, today) for plan in plans))
+    await asyncio.gather(*(enrol(api, plan, today) for plan in plans))
 
     arms: dict[str, str] = {}
     for i, plan in enumerate(plans):
         if plan.randomizable:
-            allocation = await randomize(platform, plan, MAINTENANCE[i % 3])
+            allocation = await randomize(api, plan, MAINTENANCE[i % 3])
             assert allocation["randomization_date"] == today.isoformat()
             assert allocation["stratum"]["pfi"] == ("6-12" if plan.pfi_months < 12 else ">12")
             arms[plan.subject_id] = allocation["arm"]
         else:
-            await refused_as_not_highly_likely(platform, plan)
+            await refused_as_not_highly_likely(api, plan)
     randomized = [p for p in plans if p.randomizable]
     assert len(randomized) == SUBJECTS - len(UNFAVOURABLE) == len(arms)
 
     statistician = auth(None, "statistician")
-    balance = (await platform["randomization"].client.get(
-        "/v1/balance", headers=auth(None, "monitor"))).json()
+    balance = (await api["randomization"].call("balance", headers=auth(None, "monitor"))).json()
     assert balance["allocated"]["total"] == len(randomized)
 
     async def all_followed() -> bool:
         for plan in randomized:
-            subject = await platform["followup"].client.get(f"/v1/subjects/{plan.subject_id}",
-                                                            headers=statistician)
+            subject = await api["followup"].call(
+                "get_subject", path={"subject_id": plan.subject_id}, headers=statistician)
             if subject.status_code != 200:
                 return False
             assert subject.json()["arm"] == arms[plan.subject_id]
@@ -181,15 +193,15 @@ async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
     # One allocation found to be made in error: kept in ITT, flagged, left out of the sensitivity
     # analysis.
     erroneous = randomized[0]
-    invalidation = await platform["randomization"].client.post(
-        f"/v1/randomizations/{erroneous.subject_id}/invalidation",
+    invalidation = await api["randomization"].call(
+        "invalidate", path={"subject_id": erroneous.subject_id},
         headers=auth(erroneous.site, "investigator"),
         json={"reason": "Prior malignancy found in the source documents after randomization"})
     assert invalidation.status_code == 200, invalidation.text
 
     async def flagged() -> bool:
-        subject = await platform["followup"].client.get(f"/v1/subjects/{erroneous.subject_id}",
-                                                        headers=statistician)
+        subject = await api["followup"].call(
+            "get_subject", path={"subject_id": erroneous.subject_id}, headers=statistician)
         return bool(subject.json()["invalidated"])
 
     await eventually(flagged, timeout=60, description="invalidation reached follow-up")
@@ -200,17 +212,25 @@ async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
         statistician = auth(None, "statistician")  # tokens minted now expire in simulated time
         for plan in randomized:
             for body in assessments(plan, today):
-                response = await platform["followup"].client.post(
-                    f"/v1/subjects/{plan.subject_id}/assessments", json=body,
+                response = await api["followup"].call(
+                    "record_assessment", path={"subject_id": plan.subject_id}, json=body,
                     headers=auth(plan.site, "site_user"))
                 assert response.status_code == 201, response.text
-        analysis_response = await platform["followup"].client.get("/v1/analysis/pfs",
-                                                                  headers=statistician)
-        sensitivity = (await platform["followup"].client.get(
-            "/v1/analysis/pfs", params={"population": "excluding_invalidated"},
+        analysis_response = await api["followup"].call("live_analysis", headers=statistician)
+        sensitivity = (await api["followup"].call(
+            "live_analysis", params={"population": "excluding_invalidated"},
             headers=statistician)).json()
-        consort = (await platform["followup"].client.get("/v1/consort",
-                                                         headers=statistician)).json()
+        consort = (await api["followup"].call("consort", headers=statistician)).json()
+        # The final analysis works on a data cut: frozen today, its submission files as frozen.
+        cut_response = await api["followup"].call("freeze", headers=statistician, json={
+            "name": "final", "cutoff": dt.datetime.now(dt.UTC).date().isoformat(),
+            "reason": "final analysis of the primary endpoint"})
+        assert cut_response.status_code == 201, cut_response.text
+        cut_files = {file: (await api["followup"].call(
+            "get_export", path={"name": "final", "file": file}, headers=statistician)).content
+            for file in ("adsl.xpt", "adtte.xpt", "adtte.csv", "define.xml")}
+        cut_analysis = (await api["followup"].call(
+            "get_analysis", path={"name": "final"}, headers=statistician)).json()
     assert analysis_response.status_code == 200, analysis_response.text
     analysis = analysis_response.json()
 
@@ -220,6 +240,18 @@ async def test_forty_eight_subjects_from_screening_to_the_primary_pfs_analysis(
                              [arms[p.subject_id] for p in randomized], landmark_months=12.0)
 
     assert sensitivity["n"] == len(randomized) - 1
+
+    # The cut's datasets read back as SAS transport files with every randomized subject, and its
+    # analysis is the live one: nothing was recorded after the cut-off.
+    adsl = pd.read_sas(io.BytesIO(cut_files["adsl.xpt"]), format="xport", encoding="utf-8")
+    adtte = pd.read_sas(io.BytesIO(cut_files["adtte.xpt"]), format="xport", encoding="utf-8")
+    assert sorted(adsl["USUBJID"]) == sorted(p.subject_id for p in randomized)
+    assert list(adtte["USUBJID"]) == [line.split(",")[0] for line in
+                                      cut_files["adtte.csv"].decode().splitlines()[1:]]
+    assert (adsl["INVALFL"] == "Y").sum() == 1
+    assert b"<ItemGroupDef" in cut_files["define.xml"]
+    assert cut_analysis["n"] == analysis["n"] and cut_analysis["logrank"] == analysis["logrank"]
+    assert cut_analysis["cox"] == analysis["cox"]
 
     assert consort["screened_subjects"] == SUBJECTS
     assert sum(arm["invalidated"] for arm in consort["allocation"]) == 1

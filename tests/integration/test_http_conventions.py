@@ -278,3 +278,16 @@ async def test_a_retry_after_a_lost_answer_never_applies_the_request_twice(
                                           headers=headers)
     assert again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
 
+
+
+@pytest.mark.parametrize("key", ["x" * 201, "clé-1", " leading-space"])
+async def test_an_idempotency_key_outside_the_documented_pattern_is_400(
+    eligibility: RunningService, key: str,
+) -> None:
+    headers: dict[str, str | bytes] = {**auth("S01", "site_user"),
+                                       "Idempotency-Key": key.encode()}
+    response = await eligibility.client.post("/v1/screenings", json=screening(),
+                                             headers=headers)
+    problem = assert_problem(response, 400)
+    assert problem["type"] == "https://rescue-trial.org/problems/invalid-idempotency-key"
+    assert await stored(eligibility) == (0, 0)

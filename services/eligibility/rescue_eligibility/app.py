@@ -13,6 +13,7 @@ from rescue_eligibility.entrypoints.http import (
     screenings,
     subjects,
 )
+from rescue_eligibility.entrypoints.http.examples import REQUEST_EXAMPLES, RULES_BEYOND_SCHEMA
 from rescue_eligibility.service_layer import queries
 from rescue_eligibility.settings import EligibilitySettings
 from rescue_shared.audit import http as audit
@@ -33,6 +34,8 @@ DEFINITION = ServiceDefinition(
     consumed_topics=[PREDICTION.name],
     handlers=HANDLERS,
     unit_of_work=SqlEligibilityUnitOfWork,
+    request_examples=REQUEST_EXAMPLES,
+    rules_beyond_schema=RULES_BEYOND_SCHEMA,
 )
 
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from rescue_followup.adapters.unit_of_work import SqlFollowupUnitOfWork
 from rescue_followup.entrypoints.events import HANDLERS
 from rescue_followup.entrypoints.http import analysis, consort, data_cuts, exports, subjects
+from rescue_followup.entrypoints.http.examples import REQUEST_EXAMPLES, RULES_BEYOND_SCHEMA
 from rescue_followup.service_layer import queries
 from rescue_followup.settings import FollowupSettings
 from rescue_shared.audit import http as audit
@@ -28,6 +29,8 @@ DEFINITION = ServiceDefinition(
     handlers=HANDLERS,
     bulk_paths=["/v1/analysis/pfs", "/v1/analysis/pfs/km.png", "/v1/analysis/pfs/km.svg"],
     unit_of_work=SqlFollowupUnitOfWork,
+    request_examples=REQUEST_EXAMPLES,
+    rules_beyond_schema=RULES_BEYOND_SCHEMA,
 )
 
 

@@ -14,6 +14,7 @@ from rescue_prediction.entrypoints.http import (
     quarantine,
     subjects,
 )
+from rescue_prediction.entrypoints.http.examples import REQUEST_EXAMPLES, RULES_BEYOND_SCHEMA
 from rescue_prediction.service_layer import queries
 from rescue_prediction.settings import PredictionSettings
 from rescue_shared.audit import http as audit
@@ -35,6 +36,8 @@ DEFINITION = ServiceDefinition(
     handlers=HANDLERS,
     bulk_paths=["/v1/kelim/batch", "/v1/fhir"],
     unit_of_work=SqlPredictionUnitOfWork,
+    request_examples=REQUEST_EXAMPLES,
+    rules_beyond_schema=RULES_BEYOND_SCHEMA,
 )
 
 

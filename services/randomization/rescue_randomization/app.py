@@ -14,6 +14,7 @@ from rescue_randomization.entrypoints.http import (
     strata,
     trial,
 )
+from rescue_randomization.entrypoints.http.examples import REQUEST_EXAMPLES, RULES_BEYOND_SCHEMA
 from rescue_randomization.service_layer import queries, query_audit
 from rescue_randomization.settings import RandomizationSettings
 from rescue_shared.contracts.events import RandomizationQueryChanged
@@ -34,6 +35,8 @@ DEFINITION = ServiceDefinition(
     consumed_topics=[ELIGIBILITY.name, PREDICTION.name],
     handlers=HANDLERS,
     unit_of_work=SqlRandomizationUnitOfWork,
+    request_examples=REQUEST_EXAMPLES,
+    rules_beyond_schema=RULES_BEYOND_SCHEMA,
 )
 
 

@@ -34,6 +34,8 @@ async def current_principal(
                       "the identity provider's signing keys cannot be fetched; retry later",
                       headers={"Retry-After": "5"}) from exc
 
+# Read by the OpenAPI builder (rescue_shared.http.openapi): such routes answer 401 (and 403).
+current_principal.__dict__["authenticates"] = True
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
@@ -46,6 +48,7 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
                           f"{', '.join(sorted(roles))}")
         return principal
 
+    _check.__dict__["required_roles"] = tuple(sorted(roles))  # for the OpenAPI 403
     return _check
 
 

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from rescue_shared.auth.tokens import KeysUnavailable, Principal, TokenError
 from rescue_shared.db.engine import Database
 from rescue_shared.db.platform_tables import IdempotencyRecord, utcnow
 from rescue_shared.db.transient import is_transient_database_error
+from rescue_shared.http.problem_types import ProblemType
 from rescue_shared.http.problems import PROBLEM_JSON, problem_bytes, send_response
 from rescue_shared.observability.context import idempotency_claim_var
 
@@ -39,10 +41,14 @@ HEADER = b"idempotency-key"
 FINISH_ATTEMPTS = 8  # about 8 s of database outage waited out before answering anyway
 log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 200
+# Printable ASCII, inner spaces allowed (the pattern the OpenAPI documents state).
+KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 
 
-def _problem(status: int, title: str, detail: str, path: str) -> tuple[int, str, bytes]:
-    return status, PROBLEM_JSON, problem_bytes(status, title, detail, path)
+def _problem(status: int, type_: ProblemType, title: str, detail: str,
+             path: str) -> tuple[int, str, bytes]:
+    return status, PROBLEM_JSON, problem_bytes(status, title, detail, path, type_=type_.value)
 
 
 class IdempotencyMiddleware:
@@ -60,12 +66,13 @@ class IdempotencyMiddleware:
             # No key, or no valid token (the route answers 401 itself).
             await self.app(scope, receive, send)
             return
-        key = key_bytes.decode("latin-1").strip()
+        key = key_bytes.decode("latin-1")
         path = scope["path"]
-        if not key or len(key) > MAX_KEY_LENGTH:
+        if len(key) > MAX_KEY_LENGTH or not _KEY.match(key):
             await send_response(send, *_problem(
-                400, "Invalid Idempotency-Key",
-                f"header Idempotency-Key must have 1 to {MAX_KEY_LENGTH} characters", path))
+                400, ProblemType.INVALID_IDEMPOTENCY_KEY, "Invalid Idempotency-Key",
+                f"header Idempotency-Key must have 1 to {MAX_KEY_LENGTH} printable ASCII "
+                "characters, not starting or ending with a space", path))
             return
 
         body = await _read_body(receive)
@@ -79,13 +86,13 @@ class IdempotencyMiddleware:
         if isinstance(verdict, IdempotencyRecord):
             if verdict.request_fingerprint != fingerprint:
                 await send_response(send, *_problem(
-                    409, "Idempotency-Key reused",
+                    409, ProblemType.IDEMPOTENCY_KEY_REUSED, "Idempotency-Key reused",
                     "this Idempotency-Key was already used with a different request", path))
             elif verdict.status_code is None and _abandoned(verdict, ttl):
                 await self._answer_applied(send, database, caller, key, verdict, path)
             elif verdict.status_code is None:
                 await send_response(send, *_problem(
-                    409, "Request in progress",
+                    409, ProblemType.REQUEST_IN_PROGRESS, "Request in progress",
                     "a request with this Idempotency-Key is still being processed; retry later",
                     path), extra=[(b"retry-after", b"1")])
             else:
@@ -174,7 +181,7 @@ class IdempotencyMiddleware:
         between): say so, with what it emitted, and record that as the key's answer."""
         events = json.loads(record.effect_events or "[]")
         status, content_type, body = _problem(
-            409, "Request already applied",
+            409, ProblemType.REQUEST_ALREADY_APPLIED, "Request already applied",
             "this request was applied, but its answer was lost before it could be sent; read "
             "the resource it created or changed (the events it emitted are listed)", path)
         body = json.dumps({**json.loads(body), "applied_events": events}).encode()

@@ -10,18 +10,21 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Send
 
 from rescue_shared.errors import ServiceError
+from rescue_shared.http.problem_types import problem_type_for
 
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem_bytes(status: int, title: str, detail: str, path: str, **extensions: Any) -> bytes:
+def problem_bytes(status: int, title: str, detail: str, path: str, *, type_: str | None = None,
+                  **extensions: Any) -> bytes:
     """A problem document for the pure-ASGI middlewares, which answer before any route."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": path, **extensions}
+    body = {"type": type_ or problem_type_for(status), "title": title, "status": status,
+            "detail": detail, "instance": path, **extensions}
     return json.dumps(body).encode()
 
 
@@ -45,7 +48,7 @@ class Problem(Exception):
         self.status = status
         self.title = title
         self.detail = detail
-        self.type = type_ or "about:blank"
+        self.type = type_ or problem_type_for(status)
         self.headers = headers
         self.extensions = extensions
 
@@ -55,7 +58,7 @@ def problem_response(
     headers: dict[str, str] | None = None, **extensions: Any,
 ) -> JSONResponse:
     body = {
-        "type": type_ or "about:blank",
+        "type": type_ or problem_type_for(status),
         "title": title,
         "status": status,
         "detail": detail,
@@ -81,6 +84,16 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """Every method some route answers at `path` (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(app.routes):
+        regex = getattr(context.route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(context.methods or ())
+    return ", ".join(sorted(methods))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -97,8 +110,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         title = HTTPStatus(exc.status_code).phrase
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request.app, request.url.path)
         return problem_response(request, exc.status_code, title, str(exc.detail),
-                                headers=getattr(exc, "headers", None))
+                                headers=headers or None)
 
     async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ServiceError)

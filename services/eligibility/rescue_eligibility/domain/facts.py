@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat, StrictInt
 
 FactValue = str | int | float | bool | None
 FactKind = Literal["number", "bool", "enum"]
@@ -92,37 +92,41 @@ def _fact(title: str, unit: str | None = None, **constraints: Any) -> Any:
 
 
 class ClinicalFacts(BaseModel):
-    """The named facts a screening is judged on; all optional, all validated."""
+    """The named facts a screening is judged on; all optional, all validated.
+
+    Numbers and booleans are strict: `true` is no age and `"yes"` no answer (the OpenAPI
+    document says number and boolean; a lax reading would accept what it calls invalid)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    age_years: int | None = _fact("age", "years", ge=0, le=120)
+    age_years: StrictInt | None = _fact("age", "years", ge=0, le=120)
     histology: Histology | None = _fact("histology")
     primary_site: PrimarySite | None = _fact("primary site")
-    recurrence_number: int | None = _fact("recurrence number", ge=1)
-    prior_chemotherapy_lines: int | None = _fact("prior chemotherapy lines", ge=0)
-    platinum_free_interval_months: float | None = _fact("platinum-free interval", "months", ge=0)
-    progressed_on_platinum: bool | None = _fact(
+    recurrence_number: StrictInt | None = _fact("recurrence number", ge=1)
+    prior_chemotherapy_lines: StrictInt | None = _fact("prior chemotherapy lines", ge=0)
+    platinum_free_interval_months: StrictFloat | None = _fact(
+        "platinum-free interval", "months", ge=0)
+    progressed_on_platinum: StrictBool | None = _fact(
         "progression during or within 6 months after platinum"
     )
-    nact_cycles: int | None = _fact("neoadjuvant cycles", ge=1, le=12)
-    nact_platinum_based: bool | None = _fact("platinum-based neoadjuvant chemotherapy")
+    nact_cycles: StrictInt | None = _fact("neoadjuvant cycles", ge=1, le=12)
+    nact_platinum_based: StrictBool | None = _fact("platinum-based neoadjuvant chemotherapy")
     nact_response_recist: RecistResponse | None = _fact("RECIST 1.1 response")
-    nact_response_gcig_ca125: bool | None = _fact(
+    nact_response_gcig_ca125: StrictBool | None = _fact(
         "GCIG CA-125 response",
         description="true/false; an explicit null means 'not evaluable'; omit if unknown.",
     )
-    ecog: int | None = _fact("ECOG performance status", ge=0, le=4)
-    ascites_ml: float | None = _fact("ascites", "mL", ge=0)
+    ecog: StrictInt | None = _fact("ECOG performance status", ge=0, le=4)
+    ascites_ml: StrictFloat | None = _fact("ascites", "mL", ge=0)
     residual_disease_primary_surgery: ResidualDisease | None = _fact(
         "residual disease after primary surgery"
     )
     figo_stage_initial: FigoStage | None = _fact("initial FIGO stage")
-    unresectable_disease_on_imaging: bool | None = _fact(
+    unresectable_disease_on_imaging: StrictBool | None = _fact(
         "radiological signs of unresectable disease"
     )
-    palliative_surgery_only: bool | None = _fact("planned palliative surgery only")
-    ca125_at_recurrence_u_ml: float | None = _fact("CA-125 at recurrence", "U/mL", gt=0)
+    palliative_surgery_only: StrictBool | None = _fact("planned palliative surgery only")
+    ca125_at_recurrence_u_ml: StrictFloat | None = _fact("CA-125 at recurrence", "U/mL", gt=0)
 
     def known(self) -> dict[str, FactValue]:
         """The known facts by name, as plain JSON-compatible values (enums as strings).
@@ -154,6 +158,8 @@ class FactSpec:
 def _spec(name: str) -> FactSpec:
     field = ClinicalFacts.model_fields[name]
     base = next(a for a in get_args(field.annotation) if a is not type(None))
+    if get_origin(base) is Annotated:  # StrictInt, StrictBool, ...: the type they constrain
+        base = get_args(base)[0]
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     unit = extra.get("unit")
     label = field.title or name

@@ -11,6 +11,7 @@ from rescue_eligibility.entrypoints.http.schemas import ScreeningRequest, Screen
 from rescue_eligibility.service_layer import screenings
 from rescue_eligibility.service_layer.subject_ids import unavailable
 from rescue_shared.auth import AnyTrialRole
+from rescue_shared.http.problem_types import ProblemType
 
 router = APIRouter(prefix="/v1", tags=["screenings"])
 
@@ -21,7 +22,8 @@ router = APIRouter(prefix="/v1", tags=["screenings"])
                                              "not use (rule `unavailable`: the same answer "
                                              "whatever the cause)",
                               "content": {"application/problem+json": {"example": {
-                                  "type": "about:blank", "title": "Invalid request",
+                                  "type": ProblemType.VALIDATION_ERROR,
+                                  "title": "Invalid request",
                                   "status": 422, "detail": "invalid field(s): subject_id",
                                   "instance": "/v1/screenings",
                                   "errors": unavailable().extensions["errors"]}}}}})

@@ -15,11 +15,12 @@ from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records
 from rescue_followup.domain.protocol import StrataChoice
 from rescue_followup.entrypoints.http.dependencies import Analyst, PopulationQuery, UoW
+from rescue_followup.entrypoints.http.schemas import IsoDate
 from rescue_followup.service_layer import analysis
 from rescue_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
-Cutoff = Annotated[dt.date | None, Query(
+Cutoff = Annotated[IsoDate | None, Query(
     description="Data cut-off (YYYY-MM-DD): subjects randomized, records dated and records "
                 "entered (UTC) after it are ignored.")]
 CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {

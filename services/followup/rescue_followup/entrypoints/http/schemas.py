@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
     ValidationInfo,
     field_validator,
 )
@@ -33,6 +37,16 @@ def _not_in_future(value: dt.date) -> dt.date:
 
 
 PastDate = Annotated[dt.date, AfterValidator(_not_in_future)]
+
+
+def _iso_date_only(value: object) -> object:
+    # pydantic reads a number as a Unix time ("0" would be 1970-01-01): a date is YYYY-MM-DD.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise PydanticCustomError("date_format", "a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ResidualDisease = Literal["none", "<1cm", ">=1cm", "unknown"]
 
@@ -74,10 +88,10 @@ class RecistRecord(_Record):
 
     type: Literal["recist"]
     date: PastDate
-    target_lesion_sum_mm: float | None = Field(
+    target_lesion_sum_mm: StrictFloat | None = Field(
         ge=0, description="Sum of target-lesion diameters in mm; null = not measured.")
-    new_lesions: bool
-    non_target_progression: bool = Field(
+    new_lesions: StrictBool
+    non_target_progression: StrictBool = Field(
         description="Unequivocal progression of non-target disease.")
 
 
@@ -86,7 +100,7 @@ class Ca125Record(_Record):
 
     type: Literal["ca125"]
     date: PastDate
-    value: float = Field(ge=0)
+    value: StrictFloat = Field(ge=0)
     unit: Literal["U/mL", "kU/L"] = Field(description="Numerically identical units.")
 
 
@@ -112,7 +126,7 @@ class SurgeryRecord(_Record):
 
     type: Literal["surgery"]
     date: PastDate
-    complete_resection: bool
+    complete_resection: StrictBool
     residual_disease: ResidualDisease
 
     @field_validator("residual_disease")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rescue_followup.entrypoints.http.dependencies import Recorder, UoW
 from rescue_followup.entrypoints.http.schemas import (
     AssessmentRequest,
     AssessmentView,
+    IsoDate,
     LostToFollowUpRecord,
     OverdueVisits,
     PfsView,
@@ -27,7 +27,7 @@ from rescue_shared.clock import today_in
 from rescue_shared.service import Settings
 
 router = APIRouter(prefix="/v1", tags=["follow-up"])
-Cutoff = Annotated[dt.date | None, Query(
+Cutoff = Annotated[IsoDate | None, Query(
     description="Data cut-off (YYYY-MM-DD): only records dated and entered by then count.")]
 
 

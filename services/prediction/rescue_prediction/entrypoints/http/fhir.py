@@ -35,6 +35,14 @@ from rescue_prediction.adapters.fhir_mapping import (
     parse_observation,
 )
 from rescue_prediction.entrypoints.http.dependencies import SiteWriter, UoW
+from rescue_prediction.entrypoints.http.fhir_schemas import (
+    BUNDLE,
+    BUNDLE_RESPONSE,
+    CA125_OBSERVATION,
+    OPERATION_OUTCOME,
+    fhir_body,
+    fhir_content,
+)
 from rescue_prediction.entrypoints.http.schemas import AWAITING_SCREENING_NOTE
 from rescue_prediction.service_layer.ca125 import (
     LabResult,
@@ -47,19 +55,23 @@ from rescue_shared.errors import ServiceError
 
 router = APIRouter(prefix="/v1/fhir", tags=["FHIR"])
 SUBJECT_STATUS_HEADER = "X-Subject-Status"
-_BODY = {"requestBody": {"required": True, "content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
+_OUTCOME = fhir_content(OPERATION_OUTCOME)
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "OperationOutcome: the body is not JSON, or is nested deeper than any "
-                         "FHIR resource", "content": {FHIR_JSON: {}}},
+                         "FHIR resource", "content": _OUTCOME},
     422: {"description": "OperationOutcome: what is wrong and where (FHIRPath)",
-          "content": {FHIR_JSON: {}}},
-    404: {"description": "OperationOutcome: another site's subject",
-          "content": {FHIR_JSON: {}}},
+          "content": _OUTCOME},
+    404: {"description": "OperationOutcome: another site's subject", "content": _OUTCOME},
     409: {"description": "OperationOutcome: a value conflicts with a stored one",
-          "content": {FHIR_JSON: {}}},
-    415: {"description": "OperationOutcome: send application/fhir+json",
-          "content": {FHIR_JSON: {}}},
+          "content": _OUTCOME},
+    415: {"description": "OperationOutcome: send application/fhir+json", "content": _OUTCOME},
 }
+_STATUS_HEADER = {SUBJECT_STATUS_HEADER: {
+    "description": "screened, or awaiting_screening: stored, the prediction waits for her "
+                   "screening", "schema": {"type": "string",
+                                           "enum": ["screened", "awaiting_screening"]}}}
+_LOCATION_HEADER = {"Location": {"description": "Observation/<id>",
+                                 "schema": {"type": "string"}}}
 _CREATED_EARLY = (
     " A subject whose eligibility screening has not reached this service yet is accepted for "
     "the caller's site all the same (201: the Observation is stored; header "
@@ -140,9 +152,14 @@ def _status_header(response: JSONResponse, result: ObservationsRecorded) -> None
 
 @router.post("/Observation", summary="Send one CA-125 result as a FHIR R4 Observation",
              description="Stores the Observation (201; 200 when already known)." + _CREATED_EARLY,
-             openapi_extra=_BODY, status_code=201, response_class=JSONResponse,
-             responses={201: {"description": "Stored (200: already known)",
-                              "content": {FHIR_JSON: {}}}, **_RESPONSES})
+             openapi_extra=fhir_body(CA125_OBSERVATION), status_code=201,
+             response_class=JSONResponse,
+             responses={201: {"description": "Stored: the Observation with its id",
+                              "content": fhir_content(CA125_OBSERVATION),
+                              "headers": _STATUS_HEADER | _LOCATION_HEADER},
+                        200: {"description": "Already known: nothing changed",
+                              "content": fhir_content(CA125_OBSERVATION),
+                              "headers": _STATUS_HEADER | _LOCATION_HEADER}, **_RESPONSES})
 async def post_observation(request: Request, principal: SiteWriter, uow: UoW) -> JSONResponse:
     try:
         resource, parsed = await asyncio.to_thread(_read_observation, await _body(request))
@@ -160,11 +177,12 @@ async def post_observation(request: Request, principal: SiteWriter, uow: UoW) ->
 @router.post("", summary="Send a transaction or batch Bundle of CA-125 Observations",
              description="All or nothing; at most `FHIR_BUNDLE_MAX_ENTRIES` entries (413 "
                          "beyond, counted before any validation)." + _CREATED_EARLY,
-             openapi_extra=_BODY, response_class=JSONResponse,
+             openapi_extra=fhir_body(BUNDLE), response_class=JSONResponse,
              responses={200: {"description": "transaction-response / batch-response Bundle",
-                              "content": {FHIR_JSON: {}}},
+                              "content": fhir_content(BUNDLE_RESPONSE),
+                              "headers": _STATUS_HEADER},
                         413: {"description": "OperationOutcome: too many entries (the limit "
-                                             "is named)", "content": {FHIR_JSON: {}}},
+                                             "is named)", "content": _OUTCOME},
                         **_RESPONSES})
 async def post_bundle(request: Request, principal: SiteWriter, uow: UoW) -> JSONResponse:
     try:

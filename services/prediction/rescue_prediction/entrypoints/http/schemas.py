@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat
 
 from rescue_prediction.domain.gcig import GcigResult
 from rescue_prediction.domain.kelim import OfficialKelim
@@ -61,14 +61,18 @@ class MeasurementIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     date: PastDate = Field(description="Date the blood was drawn (not in the future).")
-    value: float = Field(gt=0, le=MAX_VALUE_U_ML, description="As reported (> 0, <= 1,000,000).")
+    value: StrictFloat = Field(gt=0, le=MAX_VALUE_U_ML,
+                               description="As reported (> 0, <= 1,000,000).")
     unit: Annotated[str, AfterValidator(_accepted_unit)] = Field(
-        description="U/mL or kU/L (numerically identical); the original string is kept.")
+        description="U/mL or kU/L in any letter case (numerically identical); the original "
+                    "string is kept.",
+        json_schema_extra={"pattern": r"^\s*([Uu]/[Mm][Ll]|[Kk][Uu]/[Ll])\s*$"})
     comparator: Comparator | None = Field(
         None, description="'<' or '<=' below the detection limit, '>' above the range; such "
                           "values are stored but excluded from the fit.")
     loinc: Annotated[str, AfterValidator(_accepted_loinc)] = Field(
-        "10334-1", description="10334-1 (default) or 83082-8; body-fluid 11210-2 is refused.")
+        "10334-1", description="10334-1 (default) or 83082-8; body-fluid 11210-2 is refused.",
+        json_schema_extra={"pattern": r"^\s*(10334-1|83082-8)\s*$"})
 
 
 class Ca125Submission(BaseModel):
@@ -106,7 +110,7 @@ class Ca125Receipt(BaseModel):
 class OfficialKelimIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    value: float = Field(gt=0, le=100, description="The calculator's KELIM.")
+    value: StrictFloat = Field(gt=0, le=100, description="The calculator's KELIM.")
     scale: Literal["standardized", "per_day"] = Field(
         "standardized", description="standardized KELIM score (default) or a raw K per day.")
     source: str = Field(min_length=1, max_length=200, description="e.g. biomarker-kinetics.org")
@@ -131,7 +135,7 @@ class KelimRequest(BaseModel):
 
     chemotherapy_start_date: date
     measurements: list[MeasurementIn] = Field(max_length=MAX_POINTS_PER_SERIES)
-    uln_u_ml: float | None = Field(None, gt=0, le=10_000,
+    uln_u_ml: StrictFloat | None = Field(None, gt=0, le=10_000,
                                    description="The lab's upper limit of normal (default 35).")
 
 

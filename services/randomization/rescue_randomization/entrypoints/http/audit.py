@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1", tags=["audit"])
             summary="Audit entries in chain order (allocations, refusals, configuration, exports)")
 async def list_audit(
     principal: Auditor, uow: UoW,
-    after: Annotated[int, Query(ge=-1, description="Entries with a greater sequence")] = -1,
+    # Bounded by the sequence column (INTEGER): a larger number was a 500 from the database.
+    after: Annotated[int, Query(ge=-1, le=2**31 - 1,
+                                description="Entries with a greater sequence")] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     subject_id: str | None = None, type: str | None = None,
 ) -> AuditPage:

@@ -19,7 +19,9 @@ class RandomizationRequest(BaseModel):
 
     subject_id: SubjectId
     consent_confirmed: StrictBool = Field(
-        description="The investigator confirms the subject's written informed consent.")
+        description="The investigator confirms the subject's written informed consent (false "
+                    "is refused with 422).",
+        json_schema_extra={"const": True})
     planned_maintenance: str | None = Field(
         None, max_length=50,
         description="Planned maintenance therapy (a stratification factor): parp_inhibitor, "

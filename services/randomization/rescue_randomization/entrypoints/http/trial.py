@@ -29,7 +29,9 @@ async def get_trial(
 
 
 @router.put("/configuration", response_model=TrialView,
-            summary="Change the scheme or strata before the first allocation (audited)")
+            summary="Change the scheme or strata before the first allocation (audited)",
+            responses={409: {"description": "Allocations were already made, or the trial "
+                                            "is locked"}})
 async def configure(
     body: ConfigurationRequest, principal: Admin, uow: UoW, settings: Settings,
     version: ProtocolVersion,
