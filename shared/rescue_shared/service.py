@@ -59,6 +59,8 @@ class ServiceDefinition:
     request_examples: Mapping[str, RequestExample] = field(default_factory=dict)
     # Rules an operation enforces (422) that its JSON Schema cannot state, by operationId.
     rules_beyond_schema: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # Models a route names in its document without FastAPI seeing them (a body read by hand).
+    openapi_models: Sequence[type[BaseModel]] = ()
 
 
 def operation_id(route: APIRoute) -> str:
@@ -142,7 +144,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     app.include_router(health.router)
     for router in definition.routers:
         app.include_router(router)
-    install_contract(app, definition.request_examples, definition.rules_beyond_schema)
+    install_contract(app, definition.request_examples, definition.rules_beyond_schema,
+                     definition.openapi_models)
     return app
 
 

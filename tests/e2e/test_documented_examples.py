@@ -38,8 +38,14 @@ FOLLOW_UP = [
     ("followup", "posted_analysis", ("statistician",), {200}),
     ("followup", "posted_km_png", ("statistician",), {200}),
     ("followup", "posted_km_svg", ("statistician",), {200}),
+    ("followup", "freeze", ("statistician",), {201}),
+    ("randomization", "verify_strata", ("investigator",), {200}),
     ("randomization", "invalidate", ("investigator",), {200}),
 ]
+# A data query on S01-0001 in every service: raised, answered, re-opened, closed (the steps'
+# path names the query the first example opened).
+QUERY_STEPS = [("open_query", ("monitor",), 201), ("answer_query", ("site_user",), 200),
+               ("reopen_query", ("monitor",), 200), ("close_query", ("monitor",), 200)]
 RANDOMIZATION = ("randomization", "randomize", ("site_user",), {201})
 ENROLLED_ON = dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC)  # after every date in the examples
 FOLLOWED_UP_ON = dt.datetime(2026, 6, 10, 9, tzinfo=dt.UTC)
@@ -57,16 +63,27 @@ def documented_example(api: ContractClient, operation_id: str) -> tuple[str, Any
 
 
 async def post_example(apis: dict[str, ContractClient],
-                       step: tuple[str, str, tuple[str, ...], set[int]]) -> None:
+                       step: tuple[str, str, tuple[str, ...], set[int]],
+                       path_override: dict[str, str] | None = None) -> Any:
     service, operation_id, roles, statuses = step
     api = apis[service]
     media, body, path = documented_example(api, operation_id)
+    path = path | (path_override or {})
     headers = auth("S01", *roles) | {"Content-Type": media}
     if media.endswith("json"):  # checked against the documented schema on the way
         response = await api.call(operation_id, path=path, json=body, headers=headers)
     else:
         response = await api.call(operation_id, path=path, content=body, headers=headers)
     assert response.status_code in statuses, f"{operation_id}: {response.text[:1000]}"
+    return response
+
+
+async def post_query_examples(apis: dict[str, ContractClient], service: str) -> None:
+    query_id: dict[str, str] = {}
+    for operation_id, roles, status in QUERY_STEPS:
+        response = await post_example(apis, (service, operation_id, roles, {status}), query_id)
+        query_id = {"query_id": response.json()["id"]}
+    assert response.json()["state"] == "closed"
 
 
 async def test_every_documented_example_is_accepted(platform: Platform) -> None:
@@ -79,7 +96,8 @@ async def test_every_documented_example_is_accepted(platform: Platform) -> None:
                     if any("example" in c for c in op.spec.get("requestBody", {})
                            .get("content", {}).values())}
     assert with_body == with_example, f"request bodies without example: {with_body - with_example}"
-    posted = {(s[0], s[1]) for s in [*ENROLMENT, RANDOMIZATION, *FOLLOW_UP]}
+    posted = {(s[0], s[1]) for s in [*ENROLMENT, RANDOMIZATION, *FOLLOW_UP]} | {
+        (name, step[0]) for name in apis for step in QUERY_STEPS}
     assert posted == with_example, f"examples not posted here: {with_example - posted}"
 
     with time_machine.travel(ENROLLED_ON, tick=True):
@@ -104,3 +122,5 @@ async def test_every_documented_example_is_accepted(platform: Platform) -> None:
     with time_machine.travel(FOLLOWED_UP_ON, tick=True):
         for step in FOLLOW_UP:
             await post_example(apis, step)
+        for name in apis:
+            await post_query_examples(apis, name)

@@ -15,6 +15,7 @@ from rescue_prediction.entrypoints.http import (
     subjects,
 )
 from rescue_prediction.entrypoints.http.examples import REQUEST_EXAMPLES, RULES_BEYOND_SCHEMA
+from rescue_prediction.entrypoints.http.schemas import KelimBatchRequest
 from rescue_prediction.service_layer import queries
 from rescue_prediction.settings import PredictionSettings
 from rescue_shared.audit import http as audit
@@ -38,6 +39,7 @@ DEFINITION = ServiceDefinition(
     unit_of_work=SqlPredictionUnitOfWork,
     request_examples=REQUEST_EXAMPLES,
     rules_beyond_schema=RULES_BEYOND_SCHEMA,
+    openapi_models=[KelimBatchRequest],  # POST /v1/kelim/batch reads JSON or CSV itself
 )
 
 

@@ -67,7 +67,8 @@ class AuditVerificationView(BaseModel):
             summary="Audit entries in chain order (who, what, when, why, before and after)")
 async def list_audit(
     principal: Auditor, uow: UoW,
-    after: Annotated[int, Query(ge=-1, description="Entries with a greater sequence")] = -1,
+    after: Annotated[int, Query(ge=-1, le=2**31 - 1,  # the sequence column is an INTEGER
+                                description="Entries with a greater sequence")] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     subject_id: Annotated[str | None, Query(max_length=100)] = None,
     action: Annotated[str | None, Query(max_length=60)] = None,

@@ -29,6 +29,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 
 from rescue_shared.http.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from rescue_shared.http.problem_types import PROBLEM_TYPE_BASE
@@ -44,6 +45,9 @@ _TEXT_SCHEMAS: dict[str, dict[str, Any]] = {
     "image/svg+xml": {"type": "string", "description": "SVG document"},
     "image/png": {"type": "string", "format": "binary", "description": "PNG image"},
     "text/plain": {"type": "string"},
+    "application/xml": {"type": "string", "description": "XML document"},
+    "application/x-sas-xport": {"type": "string", "format": "binary",
+                                "description": "SAS transport file (XPORT)"},
 }
 
 
@@ -297,25 +301,38 @@ def document_contract(document: dict[str, Any], app: FastAPI,
             seen[operation_id] = f"{method.upper()} {route.path_format}"
             _document_errors(operation, method, facts)
             _document_success_content(operation)
-            _document_headers(operation, method)
             if operation_id in examples:
                 _place_example(operation, operation_id, examples[operation_id])
             if operation_id in rules_beyond_schema:
                 _document_rules(operation, rules_beyond_schema[operation_id])
+            _document_headers(operation, method)  # last: on every answer, the 422 included
     unknown = (set(examples) | set(rules_beyond_schema)) - set(seen)
     if unknown:
         raise ValueError(f"examples or rules for unknown operations: {', '.join(sorted(unknown))}")
     return document
 
 
+def add_model_schemas(document: dict[str, Any], models: Sequence[type[BaseModel]]) -> None:
+    """The schemas of `models` (and of the models they use) in the document's components."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas.setdefault(model.__name__, schema)
+
+
 def install_contract(app: FastAPI, examples: Mapping[str, RequestExample],
-                     rules_beyond_schema: Mapping[str, Sequence[str]]) -> None:
+                     rules_beyond_schema: Mapping[str, Sequence[str]],
+                     models: Sequence[type[BaseModel]] = ()) -> None:
     """Serve the completed document at /openapi.json (built once, on first request)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_contract(generate(), app, examples,
+            document = generate()
+            add_model_schemas(document, models)
+            app.openapi_schema = document_contract(document, app, examples,
                                                    rules_beyond_schema)
         return app.openapi_schema
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rescue_shared.auth import AnyTrialRole, Principal
 from rescue_shared.errors import NotFound
+from rescue_shared.http.openapi import RequestExample
 from rescue_shared.queries import use_cases
 from rescue_shared.queries.audit import StepAudit, record_in_shared_trail
 from rescue_shared.queries.lifecycle import DataQuery, QueryAction, QueryState, age_days
@@ -96,7 +97,7 @@ def queries_router(announcement: use_cases.Announcement, site_of: SiteOf,
     async def list_queries(
         principal: AnyTrialRole, uow: UoW, site_id: str | None = None,
         subject_id: str | None = None, state: QueryState | None = None,
-        min_age_days: Annotated[int | None, Query(ge=0)] = None,
+        min_age_days: Annotated[int | None, Query(ge=0, le=36_500)] = None,
     ) -> list[DataQueryView]:
         found = await use_cases.list_queries(uow, principal, site_id=site_id,
                                              subject_id=subject_id, state=state,
@@ -134,10 +135,30 @@ def queries_router(announcement: use_cases.Announcement, site_of: SiteOf,
 
         @router.post("/checks", response_model=CheckRun,
                      summary="Run the automatic checks over every subject (monitor)")
-        async def run(principal: AnyTrialRole, uow: UoW) -> CheckRun:
+        async def run_query_checks(principal: AnyTrialRole, uow: UoW) -> CheckRun:
             return CheckRun(changed=await checks(uow, principal))
 
     step_route("answer", "Answer a data query with a reason or a correction (the site)")
     step_route("close", "Close a data query (monitor)")
     step_route("reopen", "Re-open an answered or closed data query (monitor)")
     return router
+
+
+# What the OpenAPI documents show of the query routes (each service adds them to its own).
+QUERY_EXAMPLES = {
+    "open_query": RequestExample({
+        "subject_id": "S01-0001", "field": "date",
+        "message": "The date differs from the source document; please check."}),
+    "answer_query": RequestExample({"text": "Checked against the source document: it is right"},
+                                   path={"query_id": "3f2b8c1e-7d4a-4e1b-9c55-2a6f0d9b7e10"}),
+    "close_query": RequestExample({"text": "Answer accepted"},
+                                  path={"query_id": "3f2b8c1e-7d4a-4e1b-9c55-2a6f0d9b7e10"}),
+    "reopen_query": RequestExample({"text": "The source says otherwise; please look again"},
+                                   path={"query_id": "3f2b8c1e-7d4a-4e1b-9c55-2a6f0d9b7e10"}),
+}
+_STEP = ("allowed from the query's state: an open query is answered (site) or closed (monitor), "
+         "an answered one closed or re-opened, a closed one re-opened")
+QUERY_RULES = {
+    "open_query": ["the subject is known to this service (else 404)"],
+    "answer_query": [_STEP], "close_query": [_STEP], "reopen_query": [_STEP],
+}

@@ -4,6 +4,7 @@ and the rules it enforces beyond the document's JSON Schema (tests post every ex
 from __future__ import annotations
 
 from rescue_shared.http.openapi import RequestExample
+from rescue_shared.queries.http import QUERY_EXAMPLES, QUERY_RULES
 
 SCREENING_FACTS = {
     "age_years": 57, "histology": "high_grade_serous", "primary_site": "ovary",
@@ -28,3 +29,6 @@ RULES_BEYOND_SCHEMA = {
         "(rule `unavailable`, the same answer whatever the cause)",
     ],
 }
+
+REQUEST_EXAMPLES |= QUERY_EXAMPLES
+RULES_BEYOND_SCHEMA |= QUERY_RULES

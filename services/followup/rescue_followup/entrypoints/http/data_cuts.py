@@ -24,6 +24,7 @@ from rescue_followup.domain.data_cuts import NAME_PATTERN, CutFile, DataCut, man
 from rescue_followup.domain.protocol import StrataChoice
 from rescue_followup.entrypoints.http.analysis import PfsAnalysisReport, StrataQuery
 from rescue_followup.entrypoints.http.dependencies import Analyst, PopulationQuery, UoW
+from rescue_followup.entrypoints.http.exports import DATASET_JSON_SCHEMA
 from rescue_followup.service_layer import data_cuts
 from rescue_followup.service_layer.analysis import strata_in_force
 from rescue_followup.service_layer.exports import AdamRows
@@ -160,7 +161,9 @@ async def get_manifest(name: CutName, principal: Analyst, uow: UoW) -> Response:
 
 
 @router.get("/{name}/exports/{file}", response_class=Response,
-            responses={200: {"content": {m: {} for m in sorted(set(EXPORTS.values()))}}},
+            responses={200: {"content": {
+                m: {"schema": DATASET_JSON_SCHEMA} if m == "application/json" else {}
+                for m in sorted(set(EXPORTS.values()))}}},
             summary="A dataset of the cut (XPT, Dataset-JSON, CSV) or its Define-XML, as frozen")
 async def get_export(name: CutName, file: ExportName, principal: Analyst, uow: UoW) -> Response:
     found = await data_cuts.download(uow, principal, name, f"exports/{file}")

@@ -4,6 +4,7 @@ and the rules it enforces beyond the document's JSON Schema (tests post every ex
 from __future__ import annotations
 
 from rescue_shared.http.openapi import RequestExample
+from rescue_shared.queries.http import QUERY_EXAMPLES, QUERY_RULES
 
 # A frozen data cut in ADaM ADTTE form (AVAL = ADT - STARTDT + 1), both arms represented.
 ADTTE_CSV = """\
@@ -40,3 +41,15 @@ RULES_BEYOND_SCHEMA = {
     "posted_km_png": [_ADTTE],
     "posted_km_svg": [_ADTTE],
 }
+
+REQUEST_EXAMPLES |= QUERY_EXAMPLES
+RULES_BEYOND_SCHEMA |= QUERY_RULES
+
+REQUEST_EXAMPLES["freeze"] = RequestExample({
+    "name": "DMC-1", "cutoff": "2026-06-01",
+    "reason": "first interim look of the data monitoring committee"})
+RULES_BEYOND_SCHEMA["freeze"] = [
+    "the cut-off is not in the future; the reason has at least three words of two or more "
+    "letters; a name is used once (409)"]
+RULES_BEYOND_SCHEMA["get_analysis"] = [_BOTH_ARMS + ", as frozen with the cut"]
+RULES_BEYOND_SCHEMA["get_figure"] = [_BOTH_ARMS + ", as frozen with the cut"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from importlib.metadata import version
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from rescue_followup.adapters.dataset_csv import write_dataset_csv
@@ -16,14 +16,12 @@ from rescue_followup.adapters.dataset_json import write_dataset_json
 from rescue_followup.adapters.define_xml import write_define_xml
 from rescue_followup.adapters.xpt import write_xpt
 from rescue_followup.domain.adam import ADSL, ADTTE, DATASETS
+from rescue_followup.entrypoints.http.analysis import Cutoff
 from rescue_followup.entrypoints.http.dependencies import Analyst, UoW
 from rescue_followup.service_layer import exports
 from rescue_shared.auth import Principal
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
-Cutoff = Annotated[dt.date | None, Query(
-    description="Data cut-off (YYYY-MM-DD): subjects randomized, records dated and records "
-                "entered (UTC) after it are ignored.")]
 DatasetName = Literal["adsl", "adtte"]
 Format = Literal["xpt", "json", "csv"]
 MEDIA: dict[str, str] = {"xpt": "application/x-sas-xport", "json": "application/json",
@@ -59,8 +57,18 @@ async def _export(
     return _attachment(content, MEDIA[fmt], f"{dataset}{suffix}.{fmt}")
 
 
+DATASET_JSON_SCHEMA: dict[str, object] = {
+    "type": "object", "description": "CDISC Dataset-JSON 1.1 (docs/exports.md)",
+    "required": ["datasetJSONVersion", "name", "columns", "rows", "records"],
+    "properties": {"datasetJSONVersion": {"type": "string"}, "name": {"type": "string"},
+                   "records": {"type": "integer"},
+                   "columns": {"type": "array", "items": {"type": "object"}},
+                   "rows": {"type": "array", "items": {"type": "array"}}}}
+
+
 def _doc(fmt: Format) -> dict[int | str, dict[str, object]]:
-    return {200: {"content": {MEDIA[fmt]: {}}}}
+    content = {"schema": DATASET_JSON_SCHEMA} if fmt == "json" else {}
+    return {200: {"content": {MEDIA[fmt]: content}}}
 
 
 @router.get("/adsl.xpt", response_class=Response, responses=_doc("xpt"),

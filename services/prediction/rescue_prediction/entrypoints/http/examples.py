@@ -8,6 +8,7 @@ from typing import Any
 
 from rescue_prediction.adapters.fhir_mapping import FHIR_JSON, LOINC_SYSTEM, UCUM_SYSTEM
 from rescue_shared.http.openapi import RequestExample
+from rescue_shared.queries.http import QUERY_EXAMPLES, QUERY_RULES
 
 SUBJECT = {"subject_id": "S01-0001"}
 # A favourable decline (K = 0.045/day, above K_ref) from chemotherapy day 0 to day 42.
@@ -58,3 +59,6 @@ RULES_BEYOND_SCHEMA = {
                                  "elements not shown here must still be FHIR's"],
     "post_bundle": [_DATES, "the body is a valid FHIR R4 Bundle of such Observations"],
 }
+
+REQUEST_EXAMPLES |= QUERY_EXAMPLES
+RULES_BEYOND_SCHEMA |= QUERY_RULES

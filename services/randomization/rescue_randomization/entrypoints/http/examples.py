@@ -4,6 +4,7 @@ and the rules it enforces beyond the document's JSON Schema (tests post every ex
 from __future__ import annotations
 
 from rescue_shared.http.openapi import RequestExample
+from rescue_shared.queries.http import QUERY_EXAMPLES, QUERY_RULES
 
 REQUEST_EXAMPLES = {
     "configure": RequestExample({"scheme": {"scheme": "permuted_blocks",
@@ -24,3 +25,14 @@ RULES_BEYOND_SCHEMA = {
     "configure": ["the scheme's and strata's values are consistent (weights name factors, "
                   "factor names are unique, ...)"],
 }
+
+REQUEST_EXAMPLES |= QUERY_EXAMPLES
+RULES_BEYOND_SCHEMA |= QUERY_RULES
+
+REQUEST_EXAMPLES["verify_strata"] = RequestExample(
+    {"factor": "pfi", "verified_level": "6-12",
+     "reason": "source letter shows a platinum-free interval of eight months"},
+    path={"subject_id": "S01-0001"})
+RULES_BEYOND_SCHEMA["verify_strata"] = [
+    "`factor` is a stratification factor of the allocation and `verified_level` one of its "
+    "levels; the reason has at least three words of two or more letters"]
