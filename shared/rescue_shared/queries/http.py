@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rescue_shared.auth import AnyTrialRole, Principal
 from rescue_shared.errors import NotFound
-from rescue_shared.http.openapi import RequestExample
+from rescue_shared.http.openapi import PROBLEM_REF, RequestExample
+from rescue_shared.http.problems import PROBLEM_JSON
 from rescue_shared.queries import use_cases
 from rescue_shared.queries.audit import StepAudit, record_in_shared_trail
 from rescue_shared.queries.lifecycle import DataQuery, QueryAction, QueryState, age_days
@@ -109,7 +110,9 @@ def queries_router(announcement: use_cases.Announcement, site_of: SiteOf,
         return DataQueryView.of(await use_cases.get_query(uow, principal, query_id))
 
     @router.post("", status_code=201, response_model=DataQueryView,
-                 summary="Raise a data query by hand on a subject's record (monitor)")
+                 summary="Raise a data query by hand on a subject's record (monitor)",
+                 responses={404: {"description": "The subject is not known to this service",
+                                  "content": {PROBLEM_JSON: {"schema": dict(PROBLEM_REF)}}}})
     async def open_query(body: OpenQueryRequest, principal: AnyTrialRole, uow: UoW,
                          response: Response) -> DataQueryView:
         site_id = await site_of(uow, body.subject_id)
