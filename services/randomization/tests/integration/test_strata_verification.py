@@ -134,3 +134,28 @@ async def test_bad_verifications_name_their_field_and_change_nothing(
     assert read.json()["verifications"] == []
     assert not [e for e in await audit_entries(randomization)
                 if e["type"] == "strata_verification"]
+
+
+async def test_minimization_keeps_counting_the_strata_as_randomized(
+    randomization: RunningService, eligible: Eligible, randomize: Randomize,
+) -> None:
+    """The first subject, randomized in pfi=6-12, is verified as >12; the next 6-12 subject is
+    still balanced against her: deterministic minimization on pfi gives the other arm."""
+    configured = await randomization.client.put(
+        "/v1/trial/configuration", headers=auth(None, "admin"),
+        json={"scheme": {"scheme": "minimization", "factors": ["pfi"], "p_preferred": 1.0}})
+    assert configured.status_code == 200, configured.text
+    await eligible("S01-0001", platinum_free_interval_months=8)
+    first = (await randomize("S01-0001")).json()
+    assert first["stratum"]["pfi"] == "6-12"
+    verified = await verify(randomization, "S01-0001", level=">12",
+                            reason="source letter shows a platinum-free interval of fourteen "
+                                   "months")
+    assert verified.status_code == 200, verified.text
+
+    await eligible("S01-0002", platinum_free_interval_months=9)
+    second = (await randomize("S01-0002")).json()
+    (_, decided) = [e["details"] for e in await audit_entries(randomization)
+                    if e["type"] == "allocation"]
+    assert decided["preferred_arm"] is not None  # she was counted: not a tie
+    assert second["arm"] == decided["preferred_arm"] != first["arm"]
