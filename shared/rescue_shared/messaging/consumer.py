@@ -196,7 +196,8 @@ class EventConsumer:
                         break
                 if stop:
                     break
-            await self.commit_applied()
+            if self._pending:  # an empty poll has nothing to commit
+                await self.commit_applied()
             if stop:
                 return
 
