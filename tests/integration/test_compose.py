@@ -32,7 +32,7 @@ import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 from pydantic import ValidationError
-from pydantic_settings import PydanticBaseSettingsSource
+from settings_env import settings_env_names, settings_from_env
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -95,37 +95,6 @@ SERVICES = (
 # --------------------------------------------------------------------------------------------
 # What the code knows
 # --------------------------------------------------------------------------------------------
-def settings_env_names(cls: type[ServiceSettings]) -> dict[str, str]:
-    """Environment variable -> field name, as pydantic-settings maps them for `cls`."""
-    prefix = cls.model_config.get("env_prefix", "")
-    names = {}
-    for field_name, info in cls.model_fields.items():
-        alias = info.validation_alias or info.alias
-        env_name = alias if isinstance(alias, str) else f"{prefix}{field_name}"
-        names[env_name.upper()] = field_name
-    return names
-
-
-@functools.cache
-def _isolated(cls: type[ServiceSettings]) -> type[ServiceSettings]:
-    """`cls` reading only its keyword arguments: the checks must not see this shell's env."""
-
-    class Isolated(cls):  # type: ignore[valid-type,misc]
-        @classmethod
-        def settings_customise_sources(
-            cls, settings_cls: type, init_settings: PydanticBaseSettingsSource,
-            **other_sources: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings,)
-
-    return Isolated
-
-
-def settings_from_env(cls: type[ServiceSettings], env: Mapping[str, str]) -> ServiceSettings:
-    names = settings_env_names(cls)
-    return _isolated(cls)(**{names[key]: value for key, value in env.items() if key in names})
-
-
 @functools.cache
 def get_routes(name: str) -> frozenset[str]:
     """Paths the service's app answers with GET (the app is built, never started)."""
