@@ -17,6 +17,7 @@ from rescue_shared.contracts.events import DataQueryChanged
 from rescue_shared.errors import Forbidden, Invalid, NotFound
 from rescue_shared.queries.audit import StepAudit, record_in_shared_trail
 from rescue_shared.queries.lifecycle import (
+    MONITORING_ROLES,
     ROLES_OF,
     SYSTEM_ACTOR,
     DataQuery,
@@ -160,6 +161,16 @@ async def sync_findings(
         _announce(uow, announcement, query)
         await _audited(audit, uow, query, ())
     return changed
+
+
+CHECK_RUNNERS = MONITORING_ROLES | {"admin"}
+
+
+def ensure_may_run_checks(caller: Principal) -> None:
+    """Running the automatic checks over every subject is for monitors, data managers and
+    admins."""
+    if not caller.roles & CHECK_RUNNERS:
+        raise Forbidden(f"running the checks needs one of {sorted(CHECK_RUNNERS)}")
 
 
 async def get_query(uow: QueriesUnitOfWork, caller: Principal, query_id: str) -> DataQuery:

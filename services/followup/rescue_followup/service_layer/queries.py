@@ -17,9 +17,7 @@ from rescue_followup.domain.query_checks import (
 from rescue_followup.service_layer.unit_of_work import FollowupUnitOfWork
 from rescue_shared.auth.tokens import Principal
 from rescue_shared.contracts.events import FollowupQueryChanged
-from rescue_shared.errors import Forbidden
-from rescue_shared.queries.lifecycle import MONITORING_ROLES
-from rescue_shared.queries.use_cases import sync_findings
+from rescue_shared.queries.use_cases import ensure_may_run_checks, sync_findings
 
 CHECKS = (RECIST_BEFORE_RANDOMIZATION, ASSESSMENT_AFTER_DEATH)
 
@@ -36,8 +34,7 @@ async def check_subject(uow: FollowupUnitOfWork, subject: Subject, records: Sequ
 
 async def run_checks(uow: FollowupUnitOfWork, caller: Principal) -> int:
     """Every check over every subject (monitor, data manager); the number of queries changed."""
-    if not caller.roles & (MONITORING_ROLES | {"admin"}):
-        raise Forbidden(f"running the checks needs one of {sorted(MONITORING_ROLES | {'admin'})}")
+    ensure_may_run_checks(caller)
     records = await uow.records.by_subject()
     changed = 0
     for subject in await uow.subjects.all():

@@ -68,6 +68,7 @@ async def test_an_automatic_query_fires_on_its_case_and_a_correction_closes_it(
         == 201
     early = await legacy_record(followup, "S01-0001", RANDOMIZED - dt.timedelta(days=5))
 
+    assert (await followup.client.post("/v1/queries/checks", headers=SITE)).status_code == 403
     run = await followup.client.post("/v1/queries/checks", headers=MONITOR)
     assert run.status_code == 200 and run.json() == {"changed": 1}
     (query,) = await queries(followup)

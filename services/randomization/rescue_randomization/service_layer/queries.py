@@ -12,9 +12,7 @@ from rescue_randomization.service_layer.trial_setup import config_of
 from rescue_randomization.service_layer.unit_of_work import RandomizationUnitOfWork
 from rescue_shared.auth.tokens import Principal
 from rescue_shared.contracts.events import RandomizationQueryChanged
-from rescue_shared.errors import Forbidden
-from rescue_shared.queries.lifecycle import MONITORING_ROLES
-from rescue_shared.queries.use_cases import sync_findings
+from rescue_shared.queries.use_cases import ensure_may_run_checks, sync_findings
 
 
 async def check_subject(uow: RandomizationUnitOfWork, subject_id: str) -> int:
@@ -38,8 +36,7 @@ async def check_subject(uow: RandomizationUnitOfWork, subject_id: str) -> int:
 
 async def run_checks(uow: RandomizationUnitOfWork, caller: Principal) -> int:
     """The check over every allocation (monitor, data manager, admin)."""
-    if not caller.roles & (MONITORING_ROLES | {"admin"}):
-        raise Forbidden(f"running the checks needs one of {sorted(MONITORING_ROLES | {'admin'})}")
+    ensure_may_run_checks(caller)
     await uow.audit.lock_head()  # the service's writers take the head first
     changed = 0
     for allocation in await uow.allocations.in_order():
