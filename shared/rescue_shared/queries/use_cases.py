@@ -62,10 +62,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _sees(caller: Principal, site_id: str) -> bool:
-    return caller.can_access_site(site_id)
-
-
 def _announce(uow: QueriesUnitOfWork, model: Announcement, query: DataQuery) -> None:
     step = query.steps[-1]
     uow.emit(model(query_id=query.id, action=step.action, state=query.state, check=query.check,
@@ -111,7 +107,7 @@ async def take_step(
 ) -> DataQuery:
     """Answer (the site), close or re-open (a monitor) a query."""
     query = await uow.queries.get(query_id, lock=True)
-    if query is None or not _sees(caller, query.site_id):
+    if query is None or not caller.can_access_site(query.site_id):
         raise NotFound(f"data query {query_id} not found")
     step = QueryStep(action=action, actor=caller.sub, at=_now(), text=text.strip(),
                      correction_ref=correction_ref)
@@ -176,7 +172,7 @@ def ensure_may_run_checks(caller: Principal) -> None:
 async def get_query(uow: QueriesUnitOfWork, caller: Principal, query_id: str) -> DataQuery:
     query = await uow.queries.get(query_id)
     await uow.rollback()
-    if query is None or not _sees(caller, query.site_id):
+    if query is None or not caller.can_access_site(query.site_id):
         raise NotFound(f"data query {query_id} not found")
     return query
 
