@@ -61,7 +61,7 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         key_bytes = headers.get(HEADER)
-        caller = await self._caller(scope, headers)
+        caller = None if key_bytes is None else await self._caller(scope, headers)
         if key_bytes is None or caller is None:
             # No key, or no valid token (the route answers 401 itself).
             await self.app(scope, receive, send)
