@@ -1,12 +1,15 @@
 """Benchmark: event propagation, beside a bare aiokafka round trip on the same broker.
 
-Runs the four services in-process against a real local broker, posts screenings one at a time and
-measures, for each of the three consumers (prediction, randomization, follow-up), the time from
-the eligibility commit (its outbox row's `created_at`) to the consumer's effect (its inbox row's
-`applied_at`, written in the effect's transaction): relay wake-up, produce, fetch, apply. Beside
-it, the ceiling: an aiokafka producer configured as the relay's (idempotent, acks=all) sending
-to a consumer configured as the services' (same fetch wait), one message at a time.
-Then bursts: `k` screenings posted at once, and the time until all three consumers applied all.
+Runs the four services as separate processes (`rescue-<name> serve`, one SQLite file each, as
+one container each runs them) against a real local broker, posts screenings one at a time over
+HTTP and measures, for each of the three consumers (prediction, randomization, follow-up), the
+time from the eligibility commit (its outbox row's `created_at`) to the consumer's effect (its
+inbox row's `applied_at`, written in the effect's transaction): relay wake-up, produce, fetch,
+apply. Beside it, the ceiling: an aiokafka producer configured as the relay's (idempotent,
+acks=all) sending to a consumer configured as the services' (same fetch wait), one message at a
+time. Then bursts: `k` screenings posted at once, and the time until all three consumers applied
+all. Progress is read from the consumers' SQLite files (read-only, WAL), not from their APIs, so
+that watching costs the measured processes nothing.
 Usage: `python bench/event_flow.py --bootstrap HOST:PORT [--count N]`.
 """
 
@@ -14,55 +17,81 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import datetime as dt
 import tempfile
 import time
 import uuid
 from typing import Any
 
+import httpx
 from common import percentile
-from harness import ELIGIBLE_FACTS, SITE_USER, Platform, start_platform
-from sqlmodel import col, select
+from harness import ELIGIBLE_FACTS, SITE_USER
+from processes import serving
+from sqlalchemy import NullPool, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from rescue_shared.db.platform_tables import InboxMessage, OutboxMessage
 from rescue_shared.settings import ServiceSettings
-from rescue_shared.testing import eventually
+from rescue_shared.testing import fresh_postgres_database
 
+SERVICES = ("eligibility", "prediction", "randomization", "followup")
 CONSUMERS = ("prediction", "randomization", "followup")
+SCREENED = "eligibility.screened"
 
 
-def _applied(platform: Platform, name: str) -> float:
-    """Screenings the consumer applied, from its in-memory counter (polling the databases every
-    few ms would load the very process being measured)."""
-    counter = platform[name].app.state.metrics.events_consumed
-    return float(counter.labels("eligibility.screened", "applied")._value.get())
+class Stores:
+    """Read-only views of the services' databases (SQLite files or PostgreSQL databases)."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self._engines = {name: create_async_engine(url, poolclass=NullPool if "sqlite" in url
+                                                   else None) for name, url in urls.items()}
+
+    async def rows(self, name: str, sql: str) -> list[Any]:
+        async with self._engines[name].connect() as connection:
+            return list((await connection.execute(text(sql), {"t": SCREENED})).all())
+
+    async def applied(self) -> int:
+        """Screenings applied by every consumer (the slowest one's count)."""
+        counts = [await self.rows(name, "SELECT count(*) FROM inbox_message "
+                                        "WHERE event_type = :t") for name in CONSUMERS]
+        return min(int(c[0][0]) for c in counts)
+
+    async def until_applied(self, expected: int, timeout: float = 120.0,
+                            interval: float = 0.001) -> None:
+        deadline = time.monotonic() + timeout
+        while await self.applied() < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{expected} screenings not applied by every consumer")
+            await asyncio.sleep(interval)
+
+    async def close(self) -> None:
+        for engine in self._engines.values():
+            await engine.dispose()
 
 
-async def _all_applied(platform: Platform, expected: int) -> bool:
-    return all(_applied(platform, n) >= expected for n in CONSUMERS)
-
-
-async def _screen(platform: Platform, subject_id: str) -> None:
-    response = await platform["eligibility"].client.post(
-        "/v1/screenings", headers=SITE_USER, json={
-            "subject_id": subject_id, "screening_date": "2026-03-02", "facts": ELIGIBLE_FACTS})
+async def _screen(client: httpx.AsyncClient, subject_id: str) -> None:
+    response = await client.post("/v1/screenings", headers=SITE_USER, json={
+        "subject_id": subject_id, "screening_date": "2026-03-02", "facts": ELIGIBLE_FACTS})
     assert response.status_code == 201, response.text
 
 
-async def _latencies(platform: Platform) -> tuple[list[float], list[float]]:
+def _time(value: str | dt.datetime) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+async def _latencies(stores: Stores) -> tuple[list[float], list[float]]:
     """ms from each screening's outbox commit to each consumer's inbox row, and the part of it
     spent before the relay marked the row published (wake-up + produce acknowledged)."""
-    async with platform["eligibility"].app.state.database.session() as session:
-        rows = (await session.exec(select(OutboxMessage).where(
-            col(OutboxMessage.event_type) == "eligibility.screened"))).all()
-    committed = {r.event_id: r.created_at for r in rows}
-    relayed = [((r.published_at or r.created_at) - r.created_at).total_seconds() * 1000
-               for r in rows]
+    rows = await stores.rows("eligibility", "SELECT event_id, created_at, published_at "
+                                            "FROM outbox_message WHERE event_type = :t")
+    committed = {str(event_id): _time(created) for event_id, created, _ in rows}
+    relayed = [((_time(published) if published else _time(created)) - _time(created))
+               .total_seconds() * 1000 for _, created, published in rows]
     out = []
     for name in CONSUMERS:
-        async with platform[name].app.state.database.session() as session:
-            for row in (await session.exec(select(InboxMessage).where(
-                    col(InboxMessage.event_type) == "eligibility.screened"))).all():
-                out.append((row.applied_at - committed[row.event_id]).total_seconds() * 1000)
+        for event_id, applied in await stores.rows(
+                name, "SELECT event_id, applied_at FROM inbox_message WHERE event_type = :t"):
+            out.append((_time(applied) - committed[str(event_id)]).total_seconds() * 1000)
     return out, relayed
 
 
@@ -98,38 +127,55 @@ async def bare_round_trip(bootstrap: str, count: int) -> list[float]:
         await producer.stop()
 
 
-async def measure(bootstrap: str, count: int, bursts: tuple[int, ...]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        urls = {n: f"sqlite+aiosqlite:///{tmp}/{n}.db"
-                for n in ("eligibility", "prediction", "randomization", "followup")}
-        namespace = f"bench-{uuid.uuid4().hex[:8]}."
-        async with start_platform(bootstrap, namespace, urls) as platform:
-            await _screen(platform, "S01-W0000")  # warm-up: topics, connections, first fetch
-            await eventually(lambda: _all_applied(platform, 1), interval=0.005)
-            done = 1
-            for i in range(count):
-                await _screen(platform, f"S01-B{i:05d}")
-                done += 1
-                await eventually(lambda d=done: _all_applied(platform, d), interval=0.001)
-            latencies, relayed = await _latencies(platform)
-            drain: dict[int, float] = {}
-            for k in bursts:
-                started = time.perf_counter()
-                await asyncio.gather(*(_screen(platform, f"S01-K{k}{j:05d}") for j in range(k)))
-                done += k
-                await eventually(lambda d=done: _all_applied(platform, d), interval=0.005,
-                                 timeout=120)
-                drain[k] = time.perf_counter() - started
+async def _drive(stores: Stores, url: str, count: int, bursts: tuple[int, ...]
+                 ) -> dict[int, float]:
+    """Screenings one at a time (each applied everywhere before the next), then the bursts."""
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        await _screen(client, "S01-W0000")  # warm-up: topics, connections, first fetch
+        await stores.until_applied(1, interval=0.005)
+        done = 1
+        for i in range(count):
+            await _screen(client, f"S01-B{i:05d}")
+            done += 1
+            await stores.until_applied(done)
+        drain: dict[int, float] = {}
+        for k in bursts:
+            started = time.perf_counter()
+            await asyncio.gather(*(_screen(client, f"S01-K{k}{j:05d}") for j in range(k)))
+            done += k
+            await stores.until_applied(done, interval=0.005)
+            drain[k] = time.perf_counter() - started
+        return drain
+
+
+async def measure(bootstrap: str, count: int, bursts: tuple[int, ...], pg: str | None = None
+                  ) -> dict[str, Any]:
+    """On fresh PostgreSQL databases when `pg` (an admin URL) is given, else SQLite files."""
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        urls = {name: (await stack.enter_async_context(fresh_postgres_database(pg)) if pg
+                       else f"sqlite+aiosqlite:///{tmp}/{name}.db") for name in SERVICES}
+        env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+               "KAFKA_TOPIC_NAMESPACE": f"bench-{uuid.uuid4().hex[:8]}.",
+               "RESCUE_ENV": "development"}
+        clients = {name: stack.enter_context(serving(name, tmp, DATABASE_URL=urls[name], **env))[1]
+                   for name in SERVICES}
+        stores = Stores(urls)
+        try:
+            drain = await _drive(stores, str(clients["eligibility"].base_url), count, bursts)
+            latencies, relayed = await _latencies(stores)
+        finally:
+            await stores.close()
     bare = await bare_round_trip(bootstrap, count)
     return {"latencies_ms": latencies, "relayed_ms": relayed, "bare_ms": bare, "burst_s": drain}
 
 
-def run(bootstrap: str, *, count: int = 500, bursts: tuple[int, ...] = (10, 50, 200)
-        ) -> dict[str, Any]:
-    r = asyncio.run(measure(bootstrap, count, bursts))
+def run(bootstrap: str, *, count: int = 500, bursts: tuple[int, ...] = (10, 50, 200),
+        pg: str | None = None) -> dict[str, Any]:
+    r = asyncio.run(measure(bootstrap, count, bursts, pg))
     lat, bare = r["latencies_ms"][3:], r["bare_ms"]
     return {
-        "event_count": count,
+        "event_count": count, "event_store": "postgresql" if pg else "sqlite",
         "event_p50_ms": percentile(lat, 0.5), "event_p99_ms": percentile(lat, 0.99),
         "kafka_bare_p50_ms": percentile(bare, 0.5), "kafka_bare_p99_ms": percentile(bare, 0.99),
         "event_p99_ratio_to_bare": percentile(lat, 0.99) / percentile(bare, 0.99),
@@ -143,8 +189,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--pg", help="admin URL (postgresql+asyncpg://...); SQLite otherwise")
     args = parser.parse_args()
-    print(run(args.bootstrap, count=args.count))
+    print(run(args.bootstrap, count=args.count, pg=args.pg))
 
 
 if __name__ == "__main__":

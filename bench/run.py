@@ -34,7 +34,7 @@ GOALS = {  # (key, goal, "<=" or ">=")
 def _events(args: argparse.Namespace) -> dict[str, Any]:
     import event_flow
 
-    return event_flow.run(args.bootstrap, count=100 if args.quick else 500,
+    return event_flow.run(args.bootstrap, count=100 if args.quick else 500, pg=args.pg,
                           bursts=(10, 50) if args.quick else (10, 50, 200))
 
 
