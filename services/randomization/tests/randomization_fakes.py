@@ -9,7 +9,7 @@ repositories (tests/integration/test_repository_contract.py). Importable as `ran
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -154,6 +154,10 @@ class _FakeByKey(Generic[R]):
         self._journal.append(f"{self._name}.get")
         return self._table.get(key)
 
+    async def get_many(self, keys: Collection[str]) -> dict[str, R]:
+        self._journal.append(f"{self._name}.get_many")
+        return {key: record for key in keys if (record := self._table.get(key)) is not None}
+
     async def add(self, record: R) -> None:
         self._table.add(record)
 
@@ -216,6 +220,10 @@ class FakeAllocations:
     async def of_subject(self, subject_id: str) -> AllocationRecord | None:
         self._journal.append("allocations.of_subject")
         return next((a for a in self._table.all() if a.subject_id == subject_id), None)
+
+    async def of_subjects(self, subject_ids: Collection[str]) -> dict[str, AllocationRecord]:
+        self._journal.append("allocations.of_subjects")
+        return {a.subject_id: a for a in self._table.all() if a.subject_id in subject_ids}
 
     async def is_randomized(self, subject_id: str) -> bool:
         return await self.of_subject(subject_id) is not None

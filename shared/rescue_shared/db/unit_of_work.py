@@ -103,23 +103,26 @@ class UnitOfWork:
         return envelope
 
     async def commit(self) -> None:
-        await self._mark_idempotency_claim()
+        await self.record_request_effect()
         await self.session.commit()
         self._emitted = []
         if self._has_events:
             self._has_events = False
             self._database.outbox_committed.set()
 
-    async def _mark_idempotency_claim(self) -> None:
+    async def record_request_effect(self) -> None:
         """Inside a request holding an Idempotency-Key, record in this very transaction that its
-        effect is committed (and which events it emitted): a retry after a crash that lost the
-        answer then never applies the request a second time."""
+        effect is committed (and which events it emitted since the last call): a retry after a
+        crash that lost the answer then never applies the request a second time. `commit` calls
+        it; a unit of work serving several requests (a group commit) calls it in each request's
+        context after that request's part."""
         claim = idempotency_claim_var.get()
+        emitted, self._emitted = self._emitted, []
         if claim is None:
             return
         caller, key = claim
         events = [{"event_type": e.event_type, "event_id": str(e.event_id),
-                   "subject_id": e.subject_id} for e in self._emitted]
+                   "subject_id": e.subject_id} for e in emitted]
         await self.session.exec(
             update(IdempotencyRecord)
             .where(col(IdempotencyRecord.caller) == caller, col(IdempotencyRecord.key) == key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlmodel import SQLModel, col, select
@@ -162,11 +163,18 @@ class _ByKey(Generic[R, T]):
     def __init__(self, session: AsyncSession, table: type[T], record: type[R], key: str) -> None:
         self._session = session
         self._table = table
+        self._key = key
         self._rows = _Rows(session, table, record, key)
 
     async def get(self, key: str) -> R | None:
         row = await self._session.get(self._table, key, populate_existing=True)
         return self._rows.record(row) if row else None
+
+    async def get_many(self, keys: Collection[str]) -> dict[str, R]:
+        rows = (await self._session.exec(
+            select(self._table).where(col(getattr(self._table, self._key)).in_(keys))
+            .execution_options(populate_existing=True))).all()
+        return {getattr(row, self._key): self._rows.record(row) for row in rows}
 
     async def add(self, record: R) -> None:
         self._rows.add(record)
@@ -196,9 +204,12 @@ class SqlStratumCounters:
         self._rows = _Rows(session, StratumCounter, StratumCounterRecord, "stratum_key")
 
     async def locked(self, stratum_key: str) -> StratumCounterRecord | None:
+        # No autoflush: the caller keeps the counters it locked (a new one is not read back),
+        # so the rows it has added need not reach the database before this read.
         counter = (await self._session.exec(
             select(StratumCounter).where(StratumCounter.stratum_key == stratum_key)
-            .with_for_update().execution_options(populate_existing=True))).first()
+            .with_for_update()
+            .execution_options(populate_existing=True, autoflush=False))).first()
         return self._rows.record(counter) if counter else None
 
     async def add(self, counter: StratumCounterRecord) -> None:
@@ -218,6 +229,12 @@ class SqlAllocations:
             select(Allocation).where(Allocation.subject_id == subject_id)
             .execution_options(populate_existing=True))).first()
         return self._rows.record(allocation) if allocation else None
+
+    async def of_subjects(self, subject_ids: Collection[str]) -> dict[str, AllocationRecord]:
+        rows = (await self._session.exec(
+            select(Allocation).where(col(Allocation.subject_id).in_(subject_ids))
+            .execution_options(populate_existing=True))).all()
+        return {row.subject_id: self._rows.record(row) for row in rows}
 
     async def is_randomized(self, subject_id: str) -> bool:
         found = (await self._session.exec(

@@ -15,6 +15,7 @@ sequences unique) are the last line of defence: a commit that breaks one raises
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 from rescue_randomization.domain.arms import Arm
@@ -63,6 +64,8 @@ class Trials(Protocol):
 class Candidates(Protocol):
     async def get(self, subject_id: str) -> CandidateRecord | None: ...
 
+    async def get_many(self, subject_ids: Collection[str]) -> dict[str, CandidateRecord]: ...
+
     async def add(self, candidate: CandidateRecord) -> None: ...
 
     async def save(self, candidate: CandidateRecord) -> None: ...
@@ -70,6 +73,8 @@ class Candidates(Protocol):
 
 class Predictions(Protocol):
     async def get(self, subject_id: str) -> PredictionRecord | None: ...
+
+    async def get_many(self, subject_ids: Collection[str]) -> dict[str, PredictionRecord]: ...
 
     async def add(self, prediction: PredictionRecord) -> None: ...
 
@@ -97,6 +102,8 @@ class StratumCounters(Protocol):
 
 class Allocations(Protocol):
     async def of_subject(self, subject_id: str) -> AllocationRecord | None: ...
+
+    async def of_subjects(self, subject_ids: Collection[str]) -> dict[str, AllocationRecord]: ...
 
     async def is_randomized(self, subject_id: str) -> bool: ...
 

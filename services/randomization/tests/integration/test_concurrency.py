@@ -4,6 +4,7 @@ no gap and no double use (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlmodel import col, select
 
 from rescue_randomization.adapters.tables import Allocation, Trial
 from rescue_randomization.domain.blocks import block_list
+from rescue_shared.db.platform_tables import IdempotencyRecord, OutboxMessage
 from rescue_shared.testing import RunningService, auth
 
 pytestmark = pytest.mark.integration
@@ -74,3 +76,50 @@ async def test_two_hundred_simultaneous_subjects_of_one_stratum_use_the_list_in_
     assert abs(balance["strata"][0]["imbalance"]) <= 3
     verify = (await randomization.client.get("/v1/audit/verify", headers=MONITOR)).json()
     assert verify == {"valid": True, "entries": 201, "first_bad_entry": None}
+
+
+async def test_simultaneous_requests_share_a_commit_yet_each_keeps_its_correlation_and_key(
+    randomization: RunningService, eligible: Eligible, randomize: Randomize,
+) -> None:
+    """Requests arriving together are committed in groups (one lock, one commit): each one's
+    event still carries its own correlation id, each Idempotency-Key records only its own event,
+    and a refusal among them is audited without touching the others."""
+    subjects = [f"{site}-{i:04d}" for site in ("S01", "S02") for i in range(12)]
+    for subject in subjects:
+        await eligible(subject, site=subject[:3])
+    strangers = [f"S01-9{i:03d}" for i in range(4)]  # never screened: refused
+    maintenance = ("none", "parp_inhibitor", "bevacizumab")
+
+    def headers(subject: str) -> dict[str, str]:
+        return auth(subject[:3], "site_user") | {"X-Correlation-ID": f"corr-{subject}",
+                                                 "Idempotency-Key": f"key-{subject}"}
+
+    everyone = subjects + strangers
+    responses = await asyncio.gather(*(
+        randomize(s, site=s[:3], maintenance=maintenance[i % 3], headers=headers(s))
+        for i, s in enumerate(everyone)))
+
+    status = {s: r.status_code for s, r in zip(everyone, responses, strict=True)}
+    assert [status[s] for s in subjects] == [201] * len(subjects)
+    assert [status[s] for s in strangers] == [409] * len(strangers)
+    rows = await allocations(randomization)
+    assert [r.sequence for r in rows] == list(range(len(subjects)))
+    for stratum in {r.stratum_key for r in rows}:  # each list used in order, no gap
+        assert [r.slot_index for r in rows if r.stratum_key == stratum] == list(
+            range(sum(r.stratum_key == stratum for r in rows)))
+    async with randomization.app.state.database.session() as session:
+        outbox = (await session.exec(select(OutboxMessage))).all()
+        claims = {c.key: c for c in (await session.exec(select(IdempotencyRecord))).all()}
+    events = {json.loads(m.value)["subject_id"]: json.loads(m.value) for m in outbox}
+    assert set(events) == set(subjects)
+    assert all(events[s]["correlation_id"] == f"corr-{s}" for s in subjects)
+    for subject in everyone:
+        recorded = json.loads(claims[f"key-{subject}"].effect_events or "null")
+        assert recorded == ([{"event_type": "randomization.assigned",
+                              "event_id": events[subject]["event_id"], "subject_id": subject}]
+                            if subject in events else [])
+    types = [e["type"] for e in await audit_entries(randomization)]
+    assert types.count("allocation") == len(subjects)
+    assert types.count("refusal") == len(strangers)
+    verify = (await randomization.client.get("/v1/audit/verify", headers=MONITOR)).json()
+    assert verify["valid"] is True

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rescue_randomization.adapters.csv_export import randomizations_csv
+from rescue_randomization.entrypoints.http.allocation_groups import AllocationGroups
 from rescue_randomization.entrypoints.http.dependencies import (
     Invalidator,
     ProtocolVersion,
@@ -29,22 +30,23 @@ from rescue_shared.service import Settings
 router = APIRouter(prefix="/v1", tags=["randomizations"])
 
 
-def allocation_gate(request: Request) -> asyncio.Lock:
-    """One allocation at a time in this process. Allocations serialize on the audit head anyway
-    (the database lock still orders them across replicas); waiting here, without a connection
-    or a transaction, rather than in PostgreSQL, keeps the head holder's path short: it no
-    longer shares the pool and the event loop with dozens of transactions queued on the lock."""
-    gate: asyncio.Lock | None = getattr(request.app.state, "allocation_gate", None)
-    if gate is None:
-        gate = request.app.state.allocation_gate = asyncio.Lock()
-    return gate
+def allocation_groups(request: Request, settings: Settings, version: ProtocolVersion
+                      ) -> AllocationGroups:
+    """This process's allocation groups (`allocation_groups.py`), made on first use."""
+    state = request.app.state
+    groups: AllocationGroups | None = getattr(state, "allocation_groups", None)
+    if groups is None:
+        groups = state.allocation_groups = AllocationGroups(
+            lambda: state.unit_of_work_class(state.database, state.settings),
+            protocol_version=version, timezone=settings.trial_timezone)
+    return groups
 
 
 @router.post("/randomizations", status_code=201, response_model=RandomizationView,
              summary="Randomize a subject (concealed, stratified 1:1 allocation)")
 async def randomize(
-    body: RandomizationRequest, principal: Randomizer, uow: UoW, settings: Settings,
-    version: ProtocolVersion, request: Request,
+    body: RandomizationRequest, principal: Randomizer,
+    groups: Annotated[AllocationGroups, Depends(allocation_groups)],
 ) -> RandomizationView:
     """Allocate an arm to a randomizable subject of the caller's site.
 
@@ -53,11 +55,9 @@ async def randomize(
     randomization; 422 when consent is not confirmed or a stratification fact is invalid.
     Every allocation and every refusal is written to the audit trail.
     """
-    async with allocation_gate(request):
-        return await allocations.allocate(
-            uow, principal, subject_id=body.subject_id, consent_confirmed=body.consent_confirmed,
-            planned_maintenance=body.planned_maintenance, protocol_version=version,
-            timezone=settings.trial_timezone)
+    allocations.ensure_bound_to_site(principal)
+    return await groups.allocate(allocations.AllocationRequest(
+        principal, body.subject_id, body.consent_confirmed, body.planned_maintenance))
 
 
 @router.get("/randomizations/{subject_id}", response_model=RandomizationView,
