@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from rescue_shared.db.platform_tables import utc_column, utcnow
@@ -42,6 +42,8 @@ class EligibilitySubject(SQLModel, table=True):
     """Per subject: her latest screening and the latest complete-resection prediction."""
 
     __tablename__ = "eligibility_subject"
+    # The case-twin check of every screening looks subjects up by lower(subject_id).
+    __table_args__ = (Index("ix_eligibility_subject_folded_id", text("lower(subject_id)")),)
 
     subject_id: str = Field(primary_key=True, max_length=100)
     site_id: str = Field(max_length=100)
