@@ -43,6 +43,7 @@ class Stores:
     """Read-only views of the services' databases (SQLite files or PostgreSQL databases)."""
 
     def __init__(self, urls: dict[str, str]) -> None:
+        self.is_postgresql = all(url.startswith("postgresql") for url in urls.values())
         self._engines = {name: create_async_engine(url, poolclass=NullPool if "sqlite" in url
                                                    else None) for name, url in urls.items()}
 
@@ -80,17 +81,36 @@ def _time(value: str | dt.datetime) -> dt.datetime:
 
 
 async def _latencies(stores: Stores) -> tuple[list[float], list[float]]:
-    """ms from each screening's outbox commit to each consumer's inbox row, and the part of it
-    spent before the relay marked the row published (wake-up + produce acknowledged)."""
-    rows = await stores.rows("eligibility", "SELECT event_id, created_at, published_at "
-                                            "FROM outbox_message WHERE event_type = :t")
-    committed = {str(event_id): _time(created) for event_id, created, _ in rows}
-    relayed = [((_time(published) if published else _time(created)) - _time(created))
-               .total_seconds() * 1000 for _, created, published in rows]
+    """ms from each screening's commit to each consumer's commit of its effect, and from the
+    screening's commit to the relay's commit marking it published (wake-up, produce
+    acknowledged, mark). On PostgreSQL, with the commit times the server records
+    (`pg_xact_commit_timestamp`) of rows written once in those transactions: the screening's
+    audit entry, the consumer's inbox row, the outbox row as marked. On SQLite, with the times
+    the rows were created (the outbox row's `created_at` is taken a little before its commit and
+    the inbox row's `applied_at` a little before the effect's)."""
+    if stores.is_postgresql:
+        outbox = await stores.rows("eligibility", (
+            "SELECT event_id, message_key, pg_xact_commit_timestamp(xmin) FROM outbox_message "
+            "WHERE event_type = :t"))
+        screened = dict(await stores.rows("eligibility", (
+            "SELECT subject_id, pg_xact_commit_timestamp(xmin) FROM audit_entry "
+            "WHERE action = 'screening.recorded' AND :t = :t")))
+        committed = {str(event_id): _time(screened[subject]) for event_id, subject, _ in outbox}
+        relayed = [(_time(marked) - committed[str(event_id)]).total_seconds() * 1000
+                   for event_id, _, marked in outbox]
+        effect = "pg_xact_commit_timestamp(xmin)"
+    else:
+        outbox = await stores.rows("eligibility", (
+            "SELECT event_id, created_at, published_at FROM outbox_message "
+            "WHERE event_type = :t"))
+        committed = {str(event_id): _time(created) for event_id, created, _ in outbox}
+        relayed = [((_time(published) if published else _time(created)) - _time(created))
+                   .total_seconds() * 1000 for _, created, published in outbox]
+        effect = "applied_at"
     out = []
     for name in CONSUMERS:
         for event_id, applied in await stores.rows(
-                name, "SELECT event_id, applied_at FROM inbox_message WHERE event_type = :t"):
+                name, f"SELECT event_id, {effect} FROM inbox_message WHERE event_type = :t"):
             out.append((_time(applied) - committed[str(event_id)]).total_seconds() * 1000)
     return out, relayed
 

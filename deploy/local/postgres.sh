@@ -123,6 +123,9 @@ write_config() {
     echo "timezone = 'UTC'"
     echo "log_timezone = 'UTC'"
     echo "log_line_prefix = '%m [%p] %q%u@%d '"
+    # Commit times of rows (pg_xact_commit_timestamp): the event benchmark measures commit to
+    # commit across services with them.
+    echo "track_commit_timestamp = on"
     if [[ $PG_FAST == 1 ]]; then
       # Throwaway test data only: a crash may corrupt the cluster (then: stop --purge).
       echo "fsync = off"
