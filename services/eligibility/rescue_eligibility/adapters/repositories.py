@@ -99,6 +99,7 @@ def _subject(row: EligibilitySubject) -> Subject:
 class SqlSubjects:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._claimed: dict[str, EligibilitySubject] = {}  # rows locked in this unit of work
 
     async def get(self, subject_id: str) -> Subject | None:
         row = await self._session.get(EligibilitySubject, subject_id)
@@ -108,10 +109,13 @@ class SqlSubjects:
         row, _ = await get_or_insert_locked(
             self._session, EligibilitySubject, subject_id,
             {"subject_id": subject_id, "site_id": site_id})
+        self._claimed[subject_id] = row
         return _subject(row)
 
     async def save(self, subject: Subject) -> None:
-        row = await self._session.get(EligibilitySubject, subject.subject_id)
+        # The claimed row itself: looking it up again cost a round trip per screening.
+        row = (self._claimed.get(subject.subject_id)
+               or await self._session.get(EligibilitySubject, subject.subject_id))
         if row is None:
             raise LookupError(f"subject {subject.subject_id} is not registered")
         row.site_id = subject.site_id

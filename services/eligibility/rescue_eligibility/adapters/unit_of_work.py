@@ -27,6 +27,11 @@ class SqlEligibilityUnitOfWork(UnitOfWorkWithAudit):
         self.refusals = SqlAccessRefusals(self.session)
         self.queries = SqlDataQueries(self.session)
 
+    async def rollback(self) -> None:
+        """Roll back; the repositories forget the rows they had claimed (now expired)."""
+        await super().rollback()
+        self.open_repositories()
+
     @property
     def protocol_version(self) -> str:
         """The protocol version in force for new screenings (PROTOCOL_VERSION)."""
