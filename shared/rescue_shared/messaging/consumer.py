@@ -25,7 +25,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from pydantic import BaseModel
-from sqlmodel import select
 
 from rescue_shared.contracts.envelope import EventEnvelope
 from rescue_shared.contracts.registry import (
@@ -36,6 +35,7 @@ from rescue_shared.contracts.registry import (
     parse_event,
 )
 from rescue_shared.db.engine import Database
+from rescue_shared.db.insert_if_absent import insert_if_absent
 from rescue_shared.db.platform_tables import InboxMessage
 from rescue_shared.db.transient import is_transient_database_error
 from rescue_shared.db.unit_of_work import UnitOfWork
@@ -311,23 +311,15 @@ class EventConsumer:
     ) -> bool:
         event_id = str(envelope.event_id)
         async with self._unit_of_work(self._database, self._settings) as uow:
-            seen = await uow.session.exec(
-                select(InboxMessage).where(
-                    InboxMessage.consumer == self.group_id, InboxMessage.event_id == event_id
-                )
-            )
-            if seen.first() is not None:
+            # One statement checks and records: a replica applying the same event at the same
+            # moment waits on this row, then finds it (PostgreSQL), instead of both applying it
+            # and one failing at commit.
+            if not await insert_if_absent(uow.session, InboxMessage, {
+                "consumer": self.group_id, "event_id": event_id,
+                "event_type": envelope.event_type, "topic": record.topic,
+                "partition": record.partition, "offset": record.offset,
+            }):
                 return False
-            uow.session.add(
-                InboxMessage(
-                    consumer=self.group_id,
-                    event_id=event_id,
-                    event_type=envelope.event_type,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-            )
             await handler(uow, envelope)
             await uow.commit()
             return True
