@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from common import percentile
 from harness import ELIGIBLE_FACTS, SITE_USER
-from processes import serving
+from processes import serving_all
 from sqlalchemy import NullPool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -148,8 +148,9 @@ async def bare_round_trip(bootstrap: str, count: int) -> list[float]:
 
 
 async def _drive(stores: Stores, url: str, count: int, bursts: tuple[int, ...]
-                 ) -> dict[int, float]:
-    """Screenings one at a time (each applied everywhere before the next), then the bursts."""
+                 ) -> tuple[list[float], list[float], dict[int, float]]:
+    """Screenings one at a time (each applied everywhere before the next), measured before the
+    bursts are posted; then the bursts."""
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         await _screen(client, "S01-W0000")  # warm-up: topics, connections, first fetch
         await stores.until_applied(1, interval=0.005)
@@ -158,6 +159,7 @@ async def _drive(stores: Stores, url: str, count: int, bursts: tuple[int, ...]
             await _screen(client, f"S01-B{i:05d}")
             done += 1
             await stores.until_applied(done)
+        latencies, relayed = await _latencies(stores)
         drain: dict[int, float] = {}
         for k in bursts:
             started = time.perf_counter()
@@ -165,7 +167,7 @@ async def _drive(stores: Stores, url: str, count: int, bursts: tuple[int, ...]
             done += k
             await stores.until_applied(done, interval=0.005)
             drain[k] = time.perf_counter() - started
-        return drain
+        return latencies, relayed, drain
 
 
 async def measure(bootstrap: str, count: int, bursts: tuple[int, ...], pg: str | None = None
@@ -178,12 +180,13 @@ async def measure(bootstrap: str, count: int, bursts: tuple[int, ...], pg: str |
         env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                "KAFKA_TOPIC_NAMESPACE": f"bench-{uuid.uuid4().hex[:8]}.",
                "RESCUE_ENV": "development"}
-        clients = {name: stack.enter_context(serving(name, tmp, DATABASE_URL=urls[name], **env))[1]
-                   for name in SERVICES}
+        running = stack.enter_context(serving_all(
+            {name: {"DATABASE_URL": urls[name], **env} for name in SERVICES}, tmp))
+        clients = {name: client for name, (_, client) in running.items()}
         stores = Stores(urls)
         try:
-            drain = await _drive(stores, str(clients["eligibility"].base_url), count, bursts)
-            latencies, relayed = await _latencies(stores)
+            latencies, relayed, drain = await _drive(
+                stores, str(clients["eligibility"].base_url), count, bursts)
         finally:
             await stores.close()
     bare = await bare_round_trip(bootstrap, count)
