@@ -27,6 +27,12 @@ def rss_mb(pid: int | None = None) -> float:
     return int(line.split()[1]) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time (s) a process has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def table(title: str, header: list[str], rows: list[list[object]]) -> None:
     """A small aligned table on stdout."""
     cells = [[f"{c:,.3g}" if isinstance(c, float) else str(c) for c in row] for row in rows]
