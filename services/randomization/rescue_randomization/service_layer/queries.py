@@ -19,9 +19,11 @@ async def check_subject(uow: RandomizationUnitOfWork, subject_id: str) -> int:
     """Open or close the subject's automatic queries (the caller commits); none before she is
     randomized. The number of queries changed."""
     allocation = await uow.allocations.of_subject(subject_id)
+    if allocation is None:  # most screenings: nothing to read further
+        return 0
     trial = await uow.trials.get()
     candidate = await uow.candidates.get(subject_id)
-    if allocation is None or trial is None or candidate is None:
+    if trial is None or candidate is None:
         return 0
     strata = config_of(trial).strata
     checks = {f"{f.name}_band_vs_screening" for f in strata.factors

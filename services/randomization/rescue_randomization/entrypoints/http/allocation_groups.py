@@ -69,10 +69,13 @@ class AllocationGroups:
                 for waiting in group:
                     self._answer(waiting)
             except BaseException as exc:  # the database is away, or the worker is cancelled
+                cancelled = isinstance(exc, asyncio.CancelledError)
+                if cancelled:  # shutting down: nobody will take the requests still queued
+                    group, self._queue = group + self._queue, []
                 for waiting in group:
                     if not waiting.answer.done():
                         waiting.answer.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
+                if cancelled:
                     raise
 
     async def _commit_group(self, group: list[_Waiting]) -> bool:
