@@ -73,7 +73,11 @@ class AllocationGroups:
                 if cancelled:  # shutting down: nobody will take the requests still queued
                     group, self._queue = group + self._queue, []
                 for waiting in group:
-                    if not waiting.answer.done():
+                    if waiting.answer.done():
+                        continue
+                    if cancelled:
+                        waiting.answer.cancel()
+                    else:
                         waiting.answer.set_exception(exc)
                 if cancelled:
                     raise
