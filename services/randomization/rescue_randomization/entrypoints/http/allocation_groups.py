@@ -127,6 +127,8 @@ class AllocationGroups:
 
     @staticmethod
     def _answer(waiting: _Waiting) -> None:
+        if waiting.answer.done():  # its caller went away (the request was cancelled)
+            return
         if isinstance(waiting.outcome, ServiceError):
             waiting.answer.set_exception(waiting.outcome)
         elif waiting.outcome is not None:
