@@ -9,11 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from randomization_fakes import SITE_USER
 from randomization_support import MONITOR, audit_entries
 from sqlmodel import col, select
 
 from rescue_randomization.adapters.tables import Allocation, Trial
 from rescue_randomization.domain.blocks import block_list
+from rescue_randomization.entrypoints.http.allocation_groups import AllocationGroups
+from rescue_randomization.service_layer.allocations import AllocationRequest
 from rescue_shared.db.platform_tables import IdempotencyRecord, OutboxMessage
 from rescue_shared.testing import RunningService, auth
 
@@ -121,5 +124,31 @@ async def test_simultaneous_requests_share_a_commit_yet_each_keeps_its_correlati
     types = [e["type"] for e in await audit_entries(randomization)]
     assert types.count("allocation") == len(subjects)
     assert types.count("refusal") == len(strangers)
+    verify = (await randomization.client.get("/v1/audit/verify", headers=MONITOR)).json()
+    assert verify["valid"] is True
+
+
+async def test_a_caller_going_away_does_not_fail_the_others_of_its_group(
+    randomization: RunningService, eligible: Eligible,
+) -> None:
+    subjects = [f"S01-{i:04d}" for i in range(12)]
+    for subject in subjects:
+        await eligible(subject)
+    state = randomization.app.state
+    groups = AllocationGroups(lambda: state.unit_of_work_class(state.database, state.settings),
+                              protocol_version="1", timezone="Europe/Paris")
+
+    calls = [asyncio.create_task(groups.allocate(AllocationRequest(
+        SITE_USER, s, consent_confirmed=True, planned_maintenance="none")))
+        for s in subjects]
+    await asyncio.sleep(0)  # every request is queued for the one group
+    calls[3].cancel()  # that caller hangs up; its allocation is committed with the group
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+
+    assert isinstance(outcomes[3], asyncio.CancelledError)
+    views = [o for i, o in enumerate(outcomes) if i != 3]
+    assert [v.subject_id for v in views] == [s for i, s in enumerate(subjects) if i != 3]
+    rows = await allocations(randomization)
+    assert [r.subject_id for r in rows] == subjects
     verify = (await randomization.client.get("/v1/audit/verify", headers=MONITOR)).json()
     assert verify["valid"] is True
