@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from rescue_followup.adapters.memory import release_free_memory
+from rescue_followup.adapters.memory import paused_gc, release_free_memory
 from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records
 from rescue_followup.domain.protocol import StrataChoice
@@ -80,8 +80,10 @@ async def live_analysis(
     stratified by the randomization strata (as randomized or as verified), Cox HR SCS_CHEMO vs
     CHEMO (HR < 1 favours SCS_CHEMO) with 95% CI and Wald p, numbers at risk every 3 months."""
     chosen = analysis.strata_in_force(uow, strata)
-    rows = await analysis.adtte_export(uow, cutoff, chosen)
-    return await analyse(rows, population, cutoff, chosen)
+    with paused_gc():
+        rows = await analysis.adtte_export(uow, cutoff, chosen)
+        report = await analyse(rows, population, cutoff, chosen)
+    return report
 
 
 @router.post("/analysis/pfs", response_model=PfsAnalysisReport, openapi_extra=CSV_BODY,
@@ -98,7 +100,8 @@ async def posted_analysis(
 async def live_km_png(
     principal: Analyst, uow: UoW, population: PopulationQuery = "itt", cutoff: Cutoff = None
 ) -> Response:
-    return await figure(await analysis.adtte_export(uow, cutoff), population, "png")
+    with paused_gc():
+        return await figure(await analysis.adtte_export(uow, cutoff), population, "png")
 
 
 @router.get("/analysis/pfs/km.svg", response_class=Response,
@@ -107,7 +110,8 @@ async def live_km_png(
 async def live_km_svg(
     principal: Analyst, uow: UoW, population: PopulationQuery = "itt", cutoff: Cutoff = None
 ) -> Response:
-    return await figure(await analysis.adtte_export(uow, cutoff), population, "svg")
+    with paused_gc():
+        return await figure(await analysis.adtte_export(uow, cutoff), population, "svg")
 
 
 @router.post("/analysis/pfs/km.png", response_class=Response, openapi_extra=CSV_BODY,
@@ -135,8 +139,9 @@ async def export_adtte(
     principal: Analyst, uow: UoW, cutoff: Cutoff = None, strata: StrataQuery = None,
 ) -> Response:
     """Statisticians and monitors; every download is appended to the audit trail."""
-    rows = await analysis.download_adtte(uow, principal, cutoff,
-                                         analysis.strata_in_force(uow, strata))
+    with paused_gc():
+        rows = await analysis.download_adtte(uow, principal, cutoff,
+                                             analysis.strata_in_force(uow, strata))
     name = f"adtte-pfs{'-' + cutoff.isoformat() if cutoff else ''}.csv"
     return Response(write_adtte_csv(rows), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
