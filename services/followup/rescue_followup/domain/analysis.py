@@ -43,13 +43,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Literal, SupportsFloat, TypeAlias
+from typing import TYPE_CHECKING, Literal, SupportsFloat, TypeAlias
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from rescue_followup.domain.adtte import CONTROL_ARM, EXPERIMENTAL_ARM, PARAMCD_PFS, AdtteRow
+
+if TYPE_CHECKING:  # pandas loads with the first analysis, not with the service (~35 MB)
+    import pandas as pd
 
 DAYS_PER_MONTH = 30.4375
 R_TOLERANCE = math.sqrt(sys.float_info.epsilon)  # R: .Machine$double.eps^0.5
@@ -191,7 +193,7 @@ class PfsAnalysis(BaseModel):
     conventions: Conventions = Conventions()
 
 
-Records: TypeAlias = Sequence[AdtteRow] | pd.DataFrame
+Records: TypeAlias = "Sequence[AdtteRow] | pd.DataFrame"
 _TRUE_FLAGS = ("Y", "TRUE", "1")
 
 
@@ -203,6 +205,8 @@ def _flag(value: object) -> bool:
 
 def _flags(column: pd.Series) -> pd.Series:
     """`_flag` of every value, evaluated once per distinct value."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(column)
     flags = np.array([_flag(u) for u in uniques] + [False], dtype=bool)
     return pd.Series(flags[codes], index=column.index)  # code -1 (missing) reads False
@@ -216,6 +220,8 @@ def analysis_frame(
     Accepts AdtteRow objects or a DataFrame with ADaM columns ARM, AVAL, CNSR and optionally
     STRATA, PARAMCD and INVALFL (Y/N) or `invalidated` (bool); lower-case names also work.
     """
+    import pandas as pd
+
     opts = options or AnalysisOptions()
     if isinstance(records, pd.DataFrame):
         df = records.rename(columns=lambda c: str(c).upper())
@@ -477,6 +483,8 @@ def logrank_sums(table: RiskTable) -> tuple[float, float]:
 
 def _strata_codes(strata: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
     """0-based codes of the strata labels (as text: None or NaN are labels like any other)."""
+    import pandas as pd
+
     labels = pd.Series(np.asarray(strata, dtype=object)).astype(str)
     codes: np.ndarray = np.asarray(pd.factorize(labels, sort=True)[0], dtype=np.int64)
     return codes
