@@ -7,10 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import Response
 
-from rescue_followup.adapters.memory import paused_gc, release_free_memory
+from rescue_followup.adapters.memory import (
+    paused_gc,
+    release_free_memory,
+    release_request_memory,
+)
 from rescue_followup.domain.adtte import write_adtte_csv
 from rescue_followup.domain.analysis import PfsAnalysis, Population, Records
 from rescue_followup.domain.protocol import StrataChoice
@@ -19,7 +23,14 @@ from rescue_followup.entrypoints.http.schemas import IsoDate
 from rescue_followup.service_layer import analysis
 from rescue_shared.http.problems import Problem
 
-router = APIRouter(prefix="/v1", tags=["analysis"])
+
+def _release_memory_afterwards(background: BackgroundTasks) -> None:
+    """Every route here reads or derives a whole trial: its memory goes back once answered."""
+    background.add_task(release_request_memory)
+
+
+router = APIRouter(prefix="/v1", tags=["analysis"],
+                   dependencies=[Depends(_release_memory_afterwards)])
 Cutoff = Annotated[IsoDate | None, Query(
     description="Data cut-off (YYYY-MM-DD): subjects randomized, records dated and records "
                 "entered (UTC) after it are ignored.")]
@@ -57,12 +68,12 @@ async def analyse(
     strata: StrataChoice | None = None,
 ) -> PfsAnalysisReport:
     result = await analysis.pfs_analysis(rows, population)
-    release_free_memory()  # the analysis' arrays are freed: give the pages back
+    release_free_memory()  # the analysis' arrays are freed: their pages go back at once
     return PfsAnalysisReport(**dict(result), data_cutoff=cutoff, strata=strata)
 
 
 async def figure(rows: Records, population: Population, fmt: analysis.FigureFormat) -> Response:
-    # matplotlib and lifelines load with the first figure, not with the service.
+    # matplotlib loads with the first figure, not with the service.
     from rescue_followup.adapters.figures import draw_km_figure
 
     image = await analysis.km_figure(rows, population, fmt, draw_km_figure)
