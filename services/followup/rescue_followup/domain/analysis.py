@@ -506,11 +506,11 @@ def stratified_logrank(
 
 def _stratified_result(table: RiskTable) -> StratifiedLogrankResult:
     o_minus_e, variance = logrank_sums(table)
+    chi2: float | None = None
+    p: float | None = None
     if variance > 0:
-        chi2: float | None = o_minus_e**2 / variance
-        p: float | None = chi2_1df_sf(chi2)
-    else:
-        chi2 = p = None
+        chi2 = o_minus_e**2 / variance
+        p = chi2_1df_sf(chi2)
     return StratifiedLogrankResult(
         test_statistic=chi2,
         p_value=p,
