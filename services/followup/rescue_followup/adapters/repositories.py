@@ -44,24 +44,35 @@ from rescue_followup.domain.model import (
 )
 from rescue_shared.db.insert_if_absent import insert_if_absent
 
+
+def _as_text(column: Any) -> Any:
+    """A JSON column read as its stored text (decoded per column by `_with_json`)."""
+    return cast(column, Text).label(column.key)
+
+
+def _place(columns: Sequence[Any], name: str) -> int:
+    return next(i for i, c in enumerate(columns) if c.key == name)
+
+
 _SUBJECT_COLUMNS = (
     col(FollowupSubject.subject_id), col(FollowupSubject.site_id),
     col(FollowupSubject.randomization_number), col(FollowupSubject.arm),
-    cast(FollowupSubject.stratum, Text), col(FollowupSubject.randomization_date),
+    _as_text(FollowupSubject.stratum), col(FollowupSubject.randomization_date),
     col(FollowupSubject.scheme), col(FollowupSubject.protocol_version),
     col(FollowupSubject.assigned_event_id), col(FollowupSubject.registered_at),
     col(FollowupSubject.invalidated), col(FollowupSubject.invalidated_at),
     col(FollowupSubject.invalidation_reason), col(FollowupSubject.announced_event_date),
     col(FollowupSubject.announced_event_kind), col(FollowupSubject.announced_withdrawal_date),
     col(FollowupSubject.announced_withdrawal_reason),
-    cast(FollowupSubject.verified_stratum, Text), col(FollowupSubject.strata_verified_at))
-_STRATUM, _VERIFIED_STRATUM = 4, 17  # JSON columns of _SUBJECT_COLUMNS, read as text
+    _as_text(FollowupSubject.verified_stratum), col(FollowupSubject.strata_verified_at))
 _RECORD_COLUMNS = (
     col(Assessment.id), col(Assessment.subject_id), col(Assessment.site_id),
-    col(Assessment.type), col(Assessment.assessment_date), cast(Assessment.data, Text),
+    col(Assessment.type), col(Assessment.assessment_date), _as_text(Assessment.data),
     col(Assessment.recorded_by), col(Assessment.created_at), col(Assessment.supersedes_id),
     col(Assessment.correction_reason))
-_DATA = 5  # the JSON column of _RECORD_COLUMNS, read as text
+_STRATUM = _place(_SUBJECT_COLUMNS, "stratum")
+_VERIFIED_STRATUM = _place(_SUBJECT_COLUMNS, "verified_stratum")
+_DATA = _place(_RECORD_COLUMNS, "data")
 _VISIT_COLUMNS = (
     col(Visit.subject_id), col(Visit.number), col(Visit.month), col(Visit.target_date),
     col(Visit.window_start), col(Visit.window_end))
