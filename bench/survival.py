@@ -132,8 +132,13 @@ async def timed(call: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, answer
 
 
+# Statements of the source, not figures: a live answer names its cut-off and the strata it used
+# ("randomized" or "verified"); a posted ADTTE's strata are its STRATA column (stated as None).
+SOURCE_FIELDS = frozenset({"data_cutoff", "strata"})
+
+
 def figures(answer: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in answer.items() if k != "data_cutoff"}
+    return {k: v for k, v in answer.items() if k not in SOURCE_FIELDS}
 
 
 async def measure(count: int, *, live: bool, repeat: int) -> dict[str, float]:

@@ -16,13 +16,15 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rescue_followup.domain.pfs import CensorDateSource, PfsEventType, PfsResult, pfs_days
+
+if TYPE_CHECKING:  # pandas loads with the first CSV read, not with the service (~35 MB)
+    import pandas as pd
 
 PARAMCD_PFS: Final = "PFS"
 EXPERIMENTAL_ARM = "SCS_CHEMO"
@@ -315,6 +317,8 @@ class RowIssues:
 
 def _lookup(values: np.ndarray, parse: Callable[[str], float | None]) -> np.ndarray:
     """`parse` of every value, called once per distinct value; None -> NaN."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(values)
     parsed = np.array([_nan(parse(u)) for u in uniques] + [math.nan], dtype=float)
     result: np.ndarray = parsed[np.asarray(codes)]  # code -1 (never here) reads the NaN
@@ -364,6 +368,8 @@ def validate_adtte_cells(
     of `arms` is empty. The frame (ADaM column names, AVAL/CNSR int, dates datetime64[D],
     INVALFL Y/N) is only meaningful when there is no problem.
     """
+    import pandas as pd
+
     found = issues if issues is not None else RowIssues()
     header_issues = [
         AdtteIssue(row=header_row, column=column, message="required column is missing")

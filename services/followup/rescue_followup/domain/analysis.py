@@ -6,10 +6,13 @@ docs/statistics.md gives each convention with its source. Conventions (R call in
 
 - Time is AVAL in days. Months = days / 30.4375 (365.25 / 12, the mean Gregorian month), used for
   landmarks (6/12/24 months), the numbers-at-risk grid and the month read-outs.
-- Kaplan-Meier (lifelines' `KaplanMeierFitter`), Greenwood variance of log S(t), 95 % intervals
-  on the log-log scale, exp(-exp(log(-log S) +/- z se / log S)) [`survfit(..., conf.type =
-  "log-log")`; R's default is "log", SAS LIFETEST's default is log-log]. The interval is
-  undefined (None) where S(t) is 0 or 1, as in R (lifelines reports 1.0 there).
+- Kaplan-Meier: S(t) = exp(cumsum(log(n - d) - log n)) over the distinct times, Greenwood
+  variance of log S(t), sum d / (n (n - d)), 95 % intervals on the log-log scale,
+  exp(-exp(log(-log S) +/- z se / log S)) [`survfit(..., conf.type = "log-log")`; R's default
+  is "log", SAS LIFETEST's default is log-log]: lifelines' `KaplanMeierFitter` formulas, in numpy
+  (lifelines and scipy would add some 60 MB to the service for these few lines; the tests compare
+  with both and with R). The interval is undefined (None) where S(t) is 0 or 1, as in R
+  (lifelines reports 1.0 there).
 - Median and its CI [`print(survfit)`, `summary(survfit)$table`]: the first time S(t) < 0.5 +
   sqrt(machine epsilon); when S(t) equals 0.5 (within that tolerance) up to a later drop, the
   midpoint of the flat segment (e.g. 52.5 where S = 0.5 from day 52 until the drop at day 53).
@@ -39,13 +42,16 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, SupportsFloat, TypeAlias
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Literal, SupportsFloat, TypeAlias
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from rescue_followup.domain.adtte import CONTROL_ARM, EXPERIMENTAL_ARM, PARAMCD_PFS, AdtteRow
+
+if TYPE_CHECKING:  # pandas loads with the first analysis, not with the service (~35 MB)
+    import pandas as pd
 
 DAYS_PER_MONTH = 30.4375
 R_TOLERANCE = math.sqrt(sys.float_info.epsilon)  # R: .Machine$double.eps^0.5
@@ -187,7 +193,7 @@ class PfsAnalysis(BaseModel):
     conventions: Conventions = Conventions()
 
 
-Records: TypeAlias = Sequence[AdtteRow] | pd.DataFrame
+Records: TypeAlias = "Sequence[AdtteRow] | pd.DataFrame"
 _TRUE_FLAGS = ("Y", "TRUE", "1")
 
 
@@ -199,6 +205,8 @@ def _flag(value: object) -> bool:
 
 def _flags(column: pd.Series) -> pd.Series:
     """`_flag` of every value, evaluated once per distinct value."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(column)
     flags = np.array([_flag(u) for u in uniques] + [False], dtype=bool)
     return pd.Series(flags[codes], index=column.index)  # code -1 (missing) reads False
@@ -212,6 +220,8 @@ def analysis_frame(
     Accepts AdtteRow objects or a DataFrame with ADaM columns ARM, AVAL, CNSR and optionally
     STRATA, PARAMCD and INVALFL (Y/N) or `invalidated` (bool); lower-case names also work.
     """
+    import pandas as pd
+
     opts = options or AnalysisOptions()
     if isinstance(records, pd.DataFrame):
         df = records.rename(columns=lambda c: str(c).upper())
@@ -296,20 +306,40 @@ class KmCurve:
     upper: np.ndarray
 
 
-def kaplan_meier(time: np.ndarray, event: np.ndarray, alpha: float = 0.05) -> KmCurve:
-    """lifelines' KM and exponential-Greenwood (log-log) band, on R's time points and NA rule."""
-    from lifelines import KaplanMeierFitter  # on first use: the service's memory at rest
+def normal_quantile(p: float) -> float:
+    """The standard normal quantile (scipy's `norm.ppf`; stdlib, to machine precision)."""
+    return NormalDist().inv_cdf(p)
 
-    kmf = KaplanMeierFitter(alpha=alpha).fit(time, event)
-    curve_times = kmf.timeline
-    survival = kmf.survival_function_.to_numpy()[:, 0]
-    band = kmf.confidence_interval_.to_numpy()
-    on_curve = np.isin(curve_times, time)  # lifelines' timeline also holds 0
-    survival, band, curve_times = survival[on_curve], band[on_curve], curve_times[on_curve]
-    undefined = (survival <= 0) | (survival >= 1)  # lifelines fills these with 1.0; R has NA
-    lower = np.where(undefined, np.nan, band[:, 0])
-    upper = np.where(undefined, np.nan, band[:, 1])
-    return KmCurve(time=curve_times.astype(float), survival=survival, lower=lower, upper=upper)
+
+def chi2_1df_sf(x: float) -> float:
+    """P(chi-square on 1 df > x) = erfc(sqrt(x / 2)) (scipy's `chi2.sf(x, 1)`); NaN stays NaN."""
+    return math.erfc(math.sqrt(x / 2))
+
+
+def two_sided_normal_p(z: float) -> float:
+    """P(|Z| > |z|) = erfc(|z| / sqrt 2) (scipy's `2 * ndtr(-|z|)`)."""
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def kaplan_meier(time: np.ndarray, event: np.ndarray, alpha: float = 0.05) -> KmCurve:
+    """KM and exponential-Greenwood (log-log) band at every distinct time, with R's NA rule
+    (lifelines' formulas, see the module doc)."""
+    times, at = np.unique(np.asarray(time, float), return_inverse=True)
+    removed = np.bincount(at, minlength=len(times))
+    deaths = np.bincount(at, weights=np.asarray(event, float), minlength=len(times))
+    at_risk = (len(at) - np.concatenate(([0], np.cumsum(removed)[:-1]))).astype(float)
+    survivors = at_risk - deaths
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.cumsum(np.log(survivors) - np.log(at_risk))
+        # Greenwood; a time where every one at risk fails adds 0 (lifelines' rule: S is 0 there)
+        greenwood = np.cumsum(np.where(survivors > 0, deaths / (at_risk * survivors), 0.0))
+        survival = np.exp(log_s)
+        spread = normal_quantile(1 - alpha / 2) * np.sqrt(greenwood) / log_s
+        lower = np.exp(-np.exp(np.log(-log_s) - spread))
+        upper = np.exp(-np.exp(np.log(-log_s) + spread))
+    undefined = (survival <= 0) | (survival >= 1)  # R has NA there (lifelines: 1.0)
+    return KmCurve(time=times, survival=survival, lower=np.where(undefined, np.nan, lower),
+                   upper=np.where(undefined, np.nan, upper))
 
 
 def r_median(times: np.ndarray, values: np.ndarray) -> float | None:
@@ -453,6 +483,8 @@ def logrank_sums(table: RiskTable) -> tuple[float, float]:
 
 def _strata_codes(strata: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
     """0-based codes of the strata labels (as text: None or NaN are labels like any other)."""
+    import pandas as pd
+
     labels = pd.Series(np.asarray(strata, dtype=object)).astype(str)
     codes: np.ndarray = np.asarray(pd.factorize(labels, sort=True)[0], dtype=np.int64)
     return codes
@@ -473,14 +505,12 @@ def stratified_logrank(
 
 
 def _stratified_result(table: RiskTable) -> StratifiedLogrankResult:
-    from scipy import stats  # on first use: the service's memory at rest
-
     o_minus_e, variance = logrank_sums(table)
+    chi2: float | None = None
+    p: float | None = None
     if variance > 0:
-        chi2: float | None = o_minus_e**2 / variance
-        p: float | None = float(stats.chi2.sf(chi2, 1))
-    else:
-        chi2 = p = None
+        chi2 = o_minus_e**2 / variance
+        p = chi2_1df_sf(chi2)
     return StratifiedLogrankResult(
         test_statistic=chi2,
         p_value=p,
@@ -564,21 +594,19 @@ def efron_cox(table: RiskTable) -> CoxFit:
 def _cox_result(
     table: RiskTable, opts: AnalysisOptions, *, stratified: bool, notes: list[str]
 ) -> CoxResult | None:
-    from scipy import special, stats  # on first use: the service's memory at rest
-
     label = "stratified Cox" if stratified else "Cox"
     try:
         fit = efron_cox(table)
     except CoxNotEstimable as exc:
         notes.append(f"{label} model not estimable: {exc}")
         return None
-    z = float(stats.norm.ppf(1 - opts.alpha / 2))
+    z = normal_quantile(1 - opts.alpha / 2)
     return CoxResult(
         comparison=f"{opts.experimental_arm} vs {opts.control_arm}",
         hazard_ratio=math.exp(fit.coef),
         ci_lower=math.exp(fit.coef - z * fit.se),
         ci_upper=math.exp(fit.coef + z * fit.se),
-        p_value=float(2 * special.ndtr(-abs(fit.coef / fit.se))),
+        p_value=two_sided_normal_p(fit.coef / fit.se),
         coef=fit.coef,
         se=fit.se,
         stratified=stratified,
@@ -617,8 +645,6 @@ def analyse_pfs(
     records: Records, *, population: Population = "itt", options: AnalysisOptions | None = None
 ) -> PfsAnalysis:
     """KM by arm, medians, landmarks, log-rank (plain and stratified), Cox HR, numbers at risk."""
-    from scipy import stats  # on first use: the service's memory at rest
-
     opts = options or AnalysisOptions()
     frame = analysis_frame(records, population, opts)
     time = frame["time"].to_numpy(float)
@@ -639,7 +665,7 @@ def analyse_pfs(
             _arm_summary(opts.experimental_arm, time[experimental], event[experimental], opts),
             _arm_summary(opts.control_arm, time[~experimental], event[~experimental], opts),
         ),
-        logrank=LogrankResult(test_statistic=chi2, p_value=float(stats.chi2.sf(chi2, 1))),
+        logrank=LogrankResult(test_statistic=chi2, p_value=chi2_1df_sf(chi2)),
         stratified_logrank=_stratified_result(stratified),
         cox=_cox_result(plain, opts, stratified=False, notes=notes),
         cox_stratified=_cox_result(stratified, opts, stratified=True, notes=notes),

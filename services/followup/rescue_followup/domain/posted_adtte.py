@@ -15,8 +15,9 @@ once), not row by row through pydantic: 100,000 rows take a fraction of a second
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from rescue_followup.domain.adtte import (
     CNSDTDSC_LAST_ASSESSMENT,
@@ -30,6 +31,9 @@ from rescue_followup.domain.adtte import (
     rows_from_frame,
     validate_adtte_cells,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FILLED_COLUMNS = ("STRATA", "PARAMCD", "EVNTDESC", "CNSDTDSC")
 

@@ -21,6 +21,7 @@ Conventions (docs/protocol/pfs.md § Derivation for one subject, docs/protocol/d
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -75,42 +76,62 @@ def known_by(cutoff: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
 
 
+_CHRONOLOGICAL = operator.attrgetter("assessment_date", "created_at", "id")
+
+
 def current_records(records: Iterable[R], cutoff: dt.date | None = None) -> list[R]:
-    """Records in force at the cut-off (now when None): known then, and not yet superseded."""
+    """Records in force at the cut-off (now when None): known then, and not yet superseded,
+    in date order (then creation, then id)."""
     limit = known_by(cutoff)
-    known = [r for r in records if limit is None or r.created_at < limit]
+    known = list(records) if limit is None else [r for r in records if r.created_at < limit]
     superseded = {r.supersedes_id for r in known if r.supersedes_id is not None}
-    return sorted((r for r in known if r.id not in superseded),
-                  key=lambda r: (r.assessment_date, r.created_at, r.id))
+    current = [r for r in known if r.id not in superseded] if superseded else known
+    return sorted(current, key=_CHRONOLOGICAL)
+
+
+def _earliest(ends: Sequence[StoredRecord]) -> StoredRecord | None:
+    return min(ends, key=lambda r: r.assessment_date) if ends else None
 
 
 def end_of_follow_up(records: Sequence[StoredRecord]) -> StoredRecord | None:
     """The current withdrawal or lost-to-follow-up record (the earliest if, oddly, several)."""
-    ends = [r for r in records if r.type in END_OF_FOLLOW_UP_TYPES]
-    return min(ends, key=lambda r: r.assessment_date) if ends else None
+    return _earliest([r for r in records if r.type in END_OF_FOLLOW_UP_TYPES])
 
 
 def pfs_subject(
     randomization_date: dt.date, records: Sequence[StoredRecord], protocol: FollowupProtocol
 ) -> PfsSubject:
-    """The domain's view of one subject from her current records."""
-    recist = tuple(
-        RecistAssessment(
-            date=r.assessment_date, target_sum_mm=r.data["target_lesion_sum_mm"],
-            new_lesions=r.data["new_lesions"], non_target_pd=r.data["non_target_progression"])
-        for r in records if r.type == "recist")
-    values = [Ca125Value(date=r.assessment_date, value_u_ml=r.data["value"])
-              for r in records if r.type == "ca125"]
+    """The domain's view of one subject from her current records (one pass over them: the live
+    analysis calls this for every subject)."""
+    recist: list[RecistAssessment] = []
+    values: list[Ca125Value] = []
+    surgeries: list[dt.date] = []
+    deaths: list[dt.date] = []
+    ends: list[StoredRecord] = []
+    for r in records:
+        kind = r.type
+        if kind == "recist":
+            data = r.data
+            recist.append(RecistAssessment(
+                date=r.assessment_date, target_sum_mm=data["target_lesion_sum_mm"],
+                new_lesions=data["new_lesions"], non_target_pd=data["non_target_progression"]))
+        elif kind == "ca125":
+            values.append(Ca125Value(date=r.assessment_date, value_u_ml=r.data["value"]))
+        elif kind == "surgery":
+            surgeries.append(r.assessment_date)
+        elif kind == "death":
+            deaths.append(r.assessment_date)
+        elif kind in END_OF_FOLLOW_UP_TYPES:
+            ends.append(r)
     ca125 = None
     if values:
         ca125 = Ca125Series(
             baseline=values[0], values=tuple(values[1:]), uln_u_ml=protocol.ca125.uln_u_ml,
-            interference_dates=tuple(r.assessment_date for r in records if r.type == "surgery"),
+            interference_dates=tuple(surgeries),
             interference_window_days=protocol.ca125.interference_window_days)
-    deaths = [r.assessment_date for r in records if r.type == "death"]
-    end = end_of_follow_up(records)
+    end = _earliest(ends)
     return PfsSubject(
-        randomization_date=randomization_date, recist_assessments=recist, ca125=ca125,
+        randomization_date=randomization_date, recist_assessments=tuple(recist), ca125=ca125,
         death_date=min(deaths) if deaths else None,
         withdrawal_date=end.assessment_date if end else None,
         withdrawal_reason="lost_to_follow_up" if end and end.type == "lost_to_followup"
