@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from rescue_prediction.adapters import kelim_csv
+from rescue_prediction.adapters import kelim_answer, kelim_csv
 from rescue_prediction.domain.kinetics import METHOD_LABEL
 from rescue_prediction.domain.kinetics_batch import LongFormCohort
 from rescue_prediction.domain.protocol import PredictionProtocol
@@ -103,9 +103,9 @@ def _long_form_answer(protocol: PredictionProtocol, cohort: LongFormCohort, as_c
         yield _header(protocol)
     for ids, columns in calculators.calculate_kelim_long(protocol, cohort):
         if as_csv:
-            yield kelim_csv.csv_answer(ids, columns, header=first)
+            yield kelim_answer.csv_answer(ids, columns, header=first)
         elif ids:
-            yield ("" if first else ",") + kelim_csv.json_results(ids, columns)
+            yield ("" if first else ",") + kelim_answer.json_results(ids, columns)
         first = False
     if not as_csv:
         yield "]}"
@@ -163,7 +163,7 @@ async def calculate_batch(request: Request, principal: AnyTrialRole,
     # A cohort takes seconds: read and computed in a worker thread so the service keeps answering.
     figures = await asyncio.to_thread(_batch, protocol, body)
     if as_csv:
-        return Response(kelim_csv.csv_of_rows([[i, *asdict(r).values()]
+        return Response(kelim_answer.csv_of_rows([[i, *asdict(r).values()]
                                                for i, r in figures.results]),
                         media_type="text/csv")
     return Response(KelimBatchResult(
