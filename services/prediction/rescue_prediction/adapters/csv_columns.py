@@ -127,12 +127,14 @@ class PlainCsv:  # the same methods as `FrameColumns`
 def split_plain(body: bytes) -> PlainCsv | None:
     """The file's columns if it is plain (see the module), else None."""
     classes = body.translate(_CLASS)
-    if not body or b"\x02" in classes or b"\n\n" in body or body[0] == ord("\n"):
+    if not body or b"\x02" in classes or body[0] == ord("\n"):
         return None
     header_end = body.find(b"\n")
     if header_end < 0 or header_end == len(body) - 1:
         return None  # no data line: pandas says what is missing
     names = body[:header_end].decode("ascii").split(",")
+    if len(names) == 1 and b"\n\n" in body:
+        return None  # a blank line (pandas skips it); with more columns, a short row below
     stripped = [n.strip() for n in names]
     if "" in stripped or len(set(stripped)) < len(stripped):
         return None  # pandas renames these: its names are the ones reported

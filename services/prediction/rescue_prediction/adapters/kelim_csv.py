@@ -129,7 +129,8 @@ def _lookup(codes: np.ndarray, distinct: list[str], table: dict[str, Any], defau
 
 
 def read_long_cohort(body: bytes, *, max_points_per_series: int, today: date) -> LongFormCohort:
-    """The validated cohort; `Invalid` naming every bad line and column (the first 20)."""
+    """The validated cohort, its points by series then day; `Invalid` naming every bad line
+    and column (the first 20)."""
     columns = _read(body)
     errors = _Errors(np.arange(2, len(columns) + 2))
     index, ids = _categories(columns, "series_id")
@@ -179,12 +180,12 @@ def read_long_cohort(body: bytes, *, max_points_per_series: int, today: date) ->
     first_of_day[order] = order[group_start]  # stable sort: the first row in the file
     conflict = repeat & (value_u_ml != value_u_ml[first_of_day])
     errors.add(conflict, "value", "conflict", "two different values on one day of the series")
-    kept = ~repeat
-    counts = np.bincount(index[kept], minlength=len(ids))
+    counts = np.bincount(index[~repeat], minlength=len(ids))
     too_many = counts[index] > max_points_per_series
     errors.add(too_many & (np.cumsum(too_many) == 1), "series_id", "max_points",
                f"a series has at most {max_points_per_series} measurements")
     errors.raise_if_any()
-    return LongFormCohort(ids=ids, series_index=index[kept],
-                          day=(drawn - start)[kept].astype(float), value_u_ml=value_u_ml[kept],
-                          censoring=censoring[kept])
+    rows = order[~repeat_sorted]  # by series then day: the fit's own order, no sort again
+    return LongFormCohort(ids=ids, series_index=index[rows],
+                          day=(drawn - start)[rows].astype(float), value_u_ml=value_u_ml[rows],
+                          censoring=censoring[rows])
