@@ -71,8 +71,8 @@ class PlainCsv:  # the same methods as `FrameColumns`
 
         start, end = self._cells(name)
         length = end - start
-        codes = np.zeros(len(start), dtype=np.int64)
-        for offset in range(0, max(1, int(length.max(initial=0))), _WORD):
+        codes = pd.factorize(self._words(start, length), sort=False)[0]
+        for offset in range(_WORD, int(length.max(initial=0)), _WORD):  # longer texts
             part = pd.factorize(self._words(start + offset, length - offset), sort=False)[0]
             codes = pd.factorize(codes * (int(part.max(initial=0)) + 1) + part, sort=False)[0]
         # Codes number the cells in order of first appearance: a row whose code exceeds all
