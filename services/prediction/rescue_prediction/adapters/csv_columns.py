@@ -1,8 +1,8 @@
 """A plain CSV file split into columns with numpy: no Python object per cell.
 
 pandas' reader makes a Python string per cell (five per measurement), which costs more than the
-whole KELIM fit. A *plain* file - printable ASCII, no quotes, no carriage returns, no blank
-lines, every row with the header's field count and distinct header names - is split on its
+whole KELIM fit. A *plain* file - printable ASCII, no quotes, lines ending '\n' or '\r\n', no
+blank lines, every row with the header's field count and distinct header names - is split on its
 separator positions in a few array operations instead: a text column becomes codes into its
 distinct values, a number column floats. Anything else is not plain (`split_plain` gives None)
 and is read by pandas, so the rules of the CSV format stay pandas' own.
@@ -19,8 +19,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 if TYPE_CHECKING:
     import pandas as pd
 
-# Each byte's class: 0 a cell's, 1 a separator, 2 not plain (quote, control, DEL, non-ASCII).
-_CLASS = bytes(1 if b in b",\n" else 0 if 32 <= b < 127 and b != ord('"') else 2
+# Each byte's class: 0 a cell's (or the '\r' of a '\r\n' line end), 1 a separator, 2 not
+# plain (quote, other control bytes, DEL, non-ASCII).
+_CLASS = bytes(1 if b in b",\n" else 0 if (32 <= b < 127 and b != ord('"')) or b == 13 else 2
                for b in range(256))
 _ZERO, _DOT = 48, 46
 # A decimal of at most 15 digits is an integer M < 2**53 over 10**k (k <= 22), both exact
@@ -83,13 +84,14 @@ class PlainCsv:  # the same methods as `FrameColumns`
         return codes.astype(np.int64), self._decoded(start[first], end[first])
 
     def _decoded(self, start: np.ndarray, end: np.ndarray) -> list[str]:
-        """The cells [start, end) as strings, decoded at once: each cell with the separator
-        that ends it, then split on the separators (a plain cell holds neither)."""
+        """The cells [start, end) as strings, decoded at once: each cell and the byte after
+        it, made a ',', then split on ',' (a plain cell holds none)."""
         size = end - start + 1
         offsets = np.cumsum(size) - size
         at = np.repeat(start - offsets, size) + np.arange(int(size.sum()))
-        text = np.frombuffer(self.data, dtype=np.uint8)[at].tobytes().decode("ascii")
-        return text.replace("\n", ",").split(",")[:-1]
+        chars = np.frombuffer(self.data, dtype=np.uint8)[at]
+        chars[offsets + size - 1] = ord(",")
+        return chars.tobytes().decode("ascii").split(",")[:-1]
 
     def numbers(self, name: str) -> np.ndarray:
         """Floats as Python's float(text) reads each cell, NaN where it does not. Plain decimals
@@ -133,8 +135,11 @@ def split_plain(body: bytes) -> PlainCsv | None:
     if header_end < 0 or header_end == len(body) - 1:
         return None  # no data line: pandas says what is missing
     names = body[:header_end].decode("ascii").split(",")
-    if len(names) == 1 and b"\n\n" in body:
-        return None  # a blank line (pandas skips it); with more columns, a short row below
+    if len(names) == 1 and (b"\n\n" in body or b"\r" in body):
+        return None  # maybe a blank line (pandas skips it); with more columns, a short row
+    crlf = b"\r" in body
+    if crlf and body.count(b"\r") != body.count(b"\r\n"):
+        return None  # a '\r' alone ends a line for pandas
     stripped = [n.strip() for n in names]
     if "" in stripped or len(set(stripped)) < len(stripped):
         return None  # pandas renames these: its names are the ones reported
@@ -154,6 +159,8 @@ def split_plain(body: bytes) -> PlainCsv | None:
     starts = np.empty_like(ends)
     starts[:, 1:] = ends[:, :-1] + 1
     starts[:, 0] = np.concatenate(([header_end + 1], ends[:-1, -1] + 1))
+    if crlf:  # the last cell of a '\r\n' line ends before the '\r'
+        ends[:, -1] -= kind[ends[:, -1] - 1] == ord("\r")
     return PlainCsv(data=data, names=stripped, starts=starts, ends=ends)
 
 

@@ -47,9 +47,11 @@ def random_file(seed: int, rows: int = 400) -> bytes:
     return ("\n".join(lines) + ("\n" if seed % 2 else "")).encode()
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_plain_files_read_as_pandas_reads_them(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "crlf"), [(s, s >= 4) for s in range(6)])
+def test_plain_files_read_as_pandas_reads_them(seed: int, crlf: bool) -> None:
     body = random_file(seed)
+    if crlf:
+        body = body.replace(b"\n", b"\r\n")
     plain, frame = split_plain(body), pandas_columns(body)
     assert plain is not None and plain.names == frame.names == ["id", "value", "when"]
     assert len(plain) == len(frame)
@@ -76,7 +78,8 @@ def test_every_plain_number_is_python_float() -> None:
 
 
 @pytest.mark.parametrize("body", [
-    b"", b"a,b\n", b"a,b", b'a,b\n"x",1\n', b"a,b\r\n1,2\r\n", b"a,b\n1,2\n\n3,4\n",
+    b"", b"a,b\n", b"a,b", b'a,b\n"x",1\n', b"a,b\r\n1\r,2\r\n", b"a,b\r1,2\r", b"a\r\n1\r\n",
+    b"a,b\n1,2\n\n3,4\n", b"a,b\r\n1,2\r\n\r\n3,4\r\n",
     b"a,b\n1,2,3\n", b"a,b\n1\n", b"a,a\n1,2\n", b"a,\n1,2\n", "a,b\né,1\n".encode(),
     b"a,b\n1,\t2\n", b"\na,b\n1,2\n"])
 def test_other_files_are_left_to_pandas(body: bytes) -> None:
@@ -110,9 +113,10 @@ def read_both(body: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, obj
     return plain, frame
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_a_cohort_reads_the_same_either_way(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    body = cohort_text(600, seed).encode()
+@pytest.mark.parametrize(("seed", "line_end"), [(0, "\n"), (1, "\n"), (2, "\r\n"), (3, "\n")])
+def test_a_cohort_reads_the_same_either_way(seed: int, line_end: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    body = cohort_text(600, seed).replace("\n", line_end).encode()
     assert split_plain(body) is not None
     plain, frame = read_both(body, monkeypatch)
     assert not isinstance(plain, tuple), plain
