@@ -83,19 +83,17 @@ def _layout(negative: np.ndarray, mantissa: np.ndarray, decimals: np.ndarray) ->
     top = np.maximum(decimals, np.searchsorted(_POW10_INT, mantissa, side="right") - 1)
     high = int(top.max(initial=0))
     first_point, last_point = int(decimals.min(initial=0)), int(decimals.max(initial=0))
+    places = _PLACE[_PLACES - 1 - high:]  # high .. 0
+    points = np.arange(last_point, first_point - 1, -1)  # the places a '.' follows
+    # row of each digit and each '.' in the place-major matrix: after '-', digit p then '.'
+    digit_row = 1 + (high - places) + np.clip(last_point - places, 0, len(points))
+    point_row = digit_row[high - points] + 1
     whole = decimals == 0
-    width = 1 + high + 1 + last_point - first_point + 1 + 1
-    chars = np.zeros((width, rows), dtype=np.uint8)
-    chars[0] = np.where(negative, _MINUS, 0)
-    digits = _ZERO + _digits(mantissa)
-    column = 1
-    for place in range(high, -1, -1):
-        chars[column] = np.where(place <= top, digits[_PLACES - 1 - place], 0)
-        column += 1
-        if first_point <= place <= last_point:
-            chars[column] = np.where(decimals == place, _DOT, 0)
-            column += 1
-    chars[column] = np.where(whole, _ZERO, 0)
+    chars = np.zeros((digit_row[-1] + (0 in points) + 2, rows), dtype=np.uint8)
+    chars[0] = _MINUS * negative
+    chars[digit_row] = (_ZERO + _digits(mantissa)[_PLACES - 1 - high:]) * (places[:, None] <= top)
+    chars[point_row] = _DOT * (points[:, None] == decimals)
+    chars[-1] = _ZERO * whole
     return chars.T, negative + top + 2 + whole
 
 
