@@ -151,8 +151,9 @@ async def calculate_batch(request: Request, principal: AnyTrialRole,
             today=date.today())
         pieces = _long_form_answer(protocol, cohort, as_csv)
         if len(cohort.ids) <= MAX_BATCH_SERIES:  # one block: answered whole, with its length
-            return Response(b"".join(pieces), media_type="text/csv" if as_csv else
-                            "application/json")
+            # computed in a worker thread too: the event loop keeps serving meanwhile
+            return Response(await asyncio.to_thread(b"".join, pieces),
+                            media_type="text/csv" if as_csv else "application/json")
         return StreamingResponse(_in_thread(pieces), media_type="text/csv" if as_csv else
                                  "application/json")
     if media not in ("application/json", ""):
