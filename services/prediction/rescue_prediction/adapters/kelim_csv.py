@@ -1,4 +1,4 @@
-"""KELIM cohorts as long-form CSV: read and validated column by column, answered as CSV or JSON.
+"""KELIM cohorts as long-form CSV, read and validated column by column (answered by `kelim_answer`).
 
 One row per CA-125 measurement: `series_id,chemotherapy_start_date,date,value,unit`, optionally
 `comparator` ('<', '<=', '>', '>=') and `loinc`. Every column is checked as a whole with
@@ -9,21 +9,16 @@ becomes 50,000 Python objects. An error names its line in the file (header = lin
 
 from __future__ import annotations
 
-import csv
 import io
-import json
-import math
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from rescue_prediction.domain.kinetics_batch import LongFormCohort, SummaryColumns
+from rescue_prediction.adapters.csv_columns import FrameColumns, PlainCsv, split_plain
+from rescue_prediction.domain.kinetics_batch import LongFormCohort
 from rescue_prediction.domain.units import KINETICS_LOINC, MAX_VALUE_U_ML, UNIT_FACTORS
 from rescue_shared.errors import invalid_fields
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 REQUIRED_COLUMNS = ("series_id", "chemotherapy_start_date", "date", "value", "unit")
 OPTIONAL_COLUMNS = ("comparator", "loinc")
@@ -33,8 +28,6 @@ EPOCH = date(1970, 1, 1)
 _NOT_A_DATE = -(10**9)
 EARLIEST = (date.min - EPOCH).days  # every valid day is >= this, and < it + 10_000_000
 _CENSORING = {"": 0, "<": 1, "<=": 1, ">": 2, ">=": 2}
-ANSWER_COLUMNS = ("series_id", "status", "k_per_day", "half_life_days", "standardized",
-                  "favorable", "n_used", "n_excluded", "r_squared", "residual_sd_log", "missing")
 
 
 class _Errors:
@@ -61,7 +54,24 @@ class _Errors:
         raise error
 
 
-def _read(body: bytes) -> pd.DataFrame:
+def _read(body: bytes) -> PlainCsv | FrameColumns:
+    """The file's columns: split with numpy when it is plain, read by pandas otherwise."""
+    plain = split_plain(body)
+    columns = _read_frame(body) if plain is None else plain
+    header = columns.names
+    errors = [{"field": c, "rule": "unknown_column", "message":
+               f"unknown column {c!r}; expected {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"}
+              for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    errors += [{"field": c, "rule": "missing_column", "message": f"column {c!r} is required"}
+               for c in REQUIRED_COLUMNS if c not in header]
+    errors += [{"field": c, "rule": "duplicate_column", "message": f"column {c!r} appears twice"}
+               for c in dict.fromkeys(header) if header.count(c) > 1]
+    if errors:
+        raise invalid_fields(errors)
+    return columns
+
+
+def _read_frame(body: bytes) -> FrameColumns:
     import pandas as pd  # first use only: the service does not hold pandas at rest
 
     try:
@@ -73,27 +83,18 @@ def _read(body: bytes) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise invalid_fields([{"field": "body", "rule": "csv",
                                "message": f"not a readable UTF-8 CSV: {exc}"}]) from None
-    header = [str(c).strip() for c in frame.columns]
-    frame.columns = header
-    errors = [{"field": c, "rule": "unknown_column", "message":
-               f"unknown column {c!r}; expected {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"}
-              for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    errors += [{"field": c, "rule": "missing_column", "message": f"column {c!r} is required"}
-               for c in REQUIRED_COLUMNS if c not in header]
-    errors += [{"field": c, "rule": "duplicate_column", "message": f"column {c!r} appears twice"}
-               for c in dict.fromkeys(header) if header.count(c) > 1]
-    if errors:
-        raise invalid_fields(errors)
-    return frame
+    return FrameColumns(frame)
 
 
-def _categories(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, list[str]]:
+def _categories(columns: PlainCsv | FrameColumns, column: str) -> tuple[np.ndarray, list[str]]:
     """Codes into the column's distinct stripped values: a cohort repeats few ids, dates and
     units, so each rule is checked once per distinct value instead of once per row."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(frame[column], sort=False)
-    stripped = [str(u).strip() for u in uniques]
+    codes, uniques = columns.text(column)
+    stripped = list(map(str.strip, uniques))
+    if stripped == uniques:
+        return codes, uniques
     again, distinct = pd.factorize(np.array(stripped, dtype=object), sort=False)
     return again[codes].astype(np.int64), [str(d) for d in distinct]
 
@@ -108,9 +109,10 @@ def _iso_day(text: str) -> int | None:
         return None
 
 
-def _dates(frame: pd.DataFrame, column: str, errors: _Errors, today: date) -> np.ndarray:
+def _dates(columns: PlainCsv | FrameColumns, column: str, errors: _Errors, today: date
+           ) -> np.ndarray:
     """Days since 1970-01-01 (int64); _NOT_A_DATE where invalid (reported)."""
-    codes, distinct = _categories(frame, column)
+    codes, distinct = _categories(columns, column)
     parsed = np.array([_NOT_A_DATE if (d := _iso_day(t)) is None else d for t in distinct],
                       dtype=np.int64)
     days: np.ndarray = parsed[codes]
@@ -120,16 +122,6 @@ def _dates(frame: pd.DataFrame, column: str, errors: _Errors, today: date) -> np
     return days
 
 
-def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Floats, NaN where the text is not a number (C conversion; per cell only on failure)."""
-    import pandas as pd
-
-    try:
-        return np.asarray(frame[column].to_numpy(dtype=object).astype(float))
-    except ValueError:
-        return np.asarray(pd.to_numeric(frame[column].str.strip(), errors="coerce"), dtype=float)
-
-
 def _lookup(codes: np.ndarray, distinct: list[str], table: dict[str, Any], default: Any
             ) -> np.ndarray:
     values: np.ndarray = np.array([table.get(d, default) for d in distinct])[codes]
@@ -137,33 +129,34 @@ def _lookup(codes: np.ndarray, distinct: list[str], table: dict[str, Any], defau
 
 
 def read_long_cohort(body: bytes, *, max_points_per_series: int, today: date) -> LongFormCohort:
-    """The validated cohort; `Invalid` naming every bad line and column (the first 20)."""
-    frame = _read(body)
-    errors = _Errors(np.arange(2, len(frame) + 2))
-    index, ids = _categories(frame, "series_id")
-    lengths = np.array([len(i) for i in ids], dtype=np.int64)[index]
+    """The validated cohort, its points by series then day; `Invalid` naming every bad line
+    and column (the first 20)."""
+    columns = _read(body)
+    errors = _Errors(np.arange(2, len(columns) + 2))
+    index, ids = _categories(columns, "series_id")
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))[index]
     errors.add(lengths == 0, "series_id", "required", "a series id is required")
     errors.add(lengths > MAX_ID_LENGTH, "series_id", "max_length",
                f"at most {MAX_ID_LENGTH} characters")
-    start = _dates(frame, "chemotherapy_start_date", errors, date.max)
-    drawn = _dates(frame, "date", errors, today)
-    value = _numbers(frame, "value")
+    start = _dates(columns, "chemotherapy_start_date", errors, date.max)
+    drawn = _dates(columns, "date", errors, today)
+    value = columns.numbers("value")
     not_number = ~np.isfinite(value)
     errors.add(not_number, "value", "number", "not a finite number")
     errors.add(~not_number & (value <= 0), "value", "greater_than", "must be > 0")
     errors.add(~not_number & (value > MAX_VALUE_U_ML), "value", "less_than_equal",
                f"must be <= {MAX_VALUE_U_ML:,.0f} U/mL")
-    unit_codes, units = _categories(frame, "unit")
+    unit_codes, units = _categories(columns, "unit")
     factor = _lookup(unit_codes, [u.lower() for u in units], UNIT_FACTORS, np.nan).astype(float)
     errors.add(np.isnan(factor), "unit", "unit", "not accepted (use U/mL or kU/L)")
-    censoring = np.zeros(len(frame), dtype=np.int8)
-    if "comparator" in frame:
-        codes = _lookup(*_categories(frame, "comparator"), _CENSORING, -1).astype(np.int8)
+    censoring = np.zeros(len(columns), dtype=np.int8)
+    if "comparator" in columns.names:
+        codes = _lookup(*_categories(columns, "comparator"), _CENSORING, -1).astype(np.int8)
         errors.add(codes < 0, "comparator", "comparator", "must be empty, '<', '<=', '>' or '>='")
         censoring = np.maximum(codes, 0).astype(np.int8)
-    if "loinc" in frame:
+    if "loinc" in columns.names:
         accepted = {"": True} | {code: True for code in KINETICS_LOINC}
-        ok = _lookup(*_categories(frame, "loinc"), accepted, False).astype(bool)
+        ok = _lookup(*_categories(columns, "loinc"), accepted, False).astype(bool)
         errors.add(~ok, "loinc", "loinc",
                    f"not a serum/plasma CA-125 code (use {', '.join(KINETICS_LOINC)})")
     errors.raise_if_any()
@@ -187,75 +180,12 @@ def read_long_cohort(body: bytes, *, max_points_per_series: int, today: date) ->
     first_of_day[order] = order[group_start]  # stable sort: the first row in the file
     conflict = repeat & (value_u_ml != value_u_ml[first_of_day])
     errors.add(conflict, "value", "conflict", "two different values on one day of the series")
-    kept = ~repeat
-    counts = np.bincount(index[kept], minlength=len(ids))
+    counts = np.bincount(index[~repeat], minlength=len(ids))
     too_many = counts[index] > max_points_per_series
     errors.add(too_many & (np.cumsum(too_many) == 1), "series_id", "max_points",
                f"a series has at most {max_points_per_series} measurements")
     errors.raise_if_any()
-    return LongFormCohort(ids=ids, series_index=index[kept],
-                          day=(drawn - start)[kept].astype(float), value_u_ml=value_u_ml[kept],
-                          censoring=censoring[kept])
-
-
-def _texts(values: np.ndarray) -> list[str]:
-    """Floats as Python's shortest round-trip repr, '' for NaN (None)."""
-    return ["" if v != v else repr(v) for v in values.tolist()]
-
-
-def _quoted(text: str | None) -> str:
-    if text is None:
-        return ""
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def csv_answer(ids: list[str], c: SummaryColumns, *, header: bool) -> str:
-    """CSV rows in ANSWER_COLUMNS order, column by column (booleans true/false, '' for none)."""
-    estimated = c.estimated.tolist()
-    columns = [
-        [_quoted(i) for i in ids],
-        ["estimated" if e else "insufficient_data" for e in estimated],
-        *(_texts(a) for a in (c.k_per_day, c.half_life_days, c.standardized)),
-        [("true" if f else "false") if e else "" for f, e in zip(
-            c.favorable.tolist(), estimated, strict=True)],
-        [str(n) for n in c.n_used.tolist()], [str(n) for n in c.n_excluded.tolist()],
-        *(_texts(a) for a in (c.r_squared, c.residual_sd_log)),
-        [_quoted(m) for m in c.missing]]
-    lines = [",".join(ANSWER_COLUMNS)] if header else []
-    lines += map(",".join, zip(*columns, strict=True))
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-def _none_if_nan(values: list[float]) -> list[float | None]:
-    return [None if math.isnan(v) else v for v in values]
-
-
-def csv_of_rows(rows: list[list[Any]]) -> str:
-    """The CSV answer from rows already in ANSWER_COLUMNS order (the JSON batch's figures),
-    formatted as `csv_answer` formats columns."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ANSWER_COLUMNS)
-    writer.writerows([["" if v is None else ("true" if v is True else "false" if v is False
-                                              else v) for v in row] for row in rows])
-    return out.getvalue()
-
-
-def json_results(ids: list[str], c: SummaryColumns) -> str:
-    """The `results` items of `KelimBatchResult` (comma-separated, no brackets)."""
-    estimated = c.estimated.tolist()
-    columns = {
-        "id": ids, "status": ["estimated" if e else "insufficient_data" for e in estimated],
-        "k_per_day": _none_if_nan(c.k_per_day.tolist()),
-        "half_life_days": _none_if_nan(c.half_life_days.tolist()),
-        "standardized": _none_if_nan(c.standardized.tolist()),
-        "favorable": [f if e else None for f, e in zip(c.favorable.tolist(), estimated,
-                                                        strict=True)],
-        "n_used": c.n_used.tolist(), "n_excluded": c.n_excluded.tolist(),
-        "r_squared": _none_if_nan(c.r_squared.tolist()),
-        "residual_sd_log": _none_if_nan(c.residual_sd_log.tolist()), "missing": c.missing}
-    names = list(columns)
-    items = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-    return json.dumps(items, separators=(",", ":"))[1:-1]
+    rows = order[~repeat_sorted]  # by series then day: the fit's own order, no sort again
+    return LongFormCohort(ids=ids, series_index=index[rows],
+                          day=(drawn - start)[rows].astype(float), value_u_ml=value_u_ml[rows],
+                          censoring=censoring[rows])

@@ -76,6 +76,8 @@ def _pad_long(series_index: np.ndarray, day: np.ndarray, val: np.ndarray, cens: 
     padded_val[rows, cols] = val[order]
     padded_cens[rows, cols] = cens[order]
     present[rows, cols] = True
+    if np.all(padded_day[:, 1:] >= padded_day[:, :-1]):  # given in day order: nothing to sort
+        return padded_day, padded_val, padded_cens, present
     return _sorted_by_day(padded_day, padded_val, padded_cens, present)
 
 

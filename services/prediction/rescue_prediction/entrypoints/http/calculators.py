@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from rescue_prediction.adapters import kelim_csv
+from rescue_prediction.adapters import kelim_answer, kelim_csv
 from rescue_prediction.domain.kinetics import METHOD_LABEL
 from rescue_prediction.domain.kinetics_batch import LongFormCohort
 from rescue_prediction.domain.protocol import PredictionProtocol
@@ -96,27 +96,27 @@ def _header(figures: calculators.BatchFigures | PredictionProtocol) -> str:
 
 
 def _long_form_answer(protocol: PredictionProtocol, cohort: LongFormCohort, as_csv: bool
-                      ) -> Iterator[str]:
+                      ) -> Iterator[bytes]:
     """The answer in pieces, one block of series at a time (large cohorts are streamed)."""
     first = True
     if not as_csv:
-        yield _header(protocol)
+        yield _header(protocol).encode()
     for ids, columns in calculators.calculate_kelim_long(protocol, cohort):
         if as_csv:
-            yield kelim_csv.csv_answer(ids, columns, header=first)
+            yield kelim_answer.csv_answer(ids, columns, header=first)
         elif ids:
-            yield ("" if first else ",") + kelim_csv.json_results(ids, columns)
+            yield (b"" if first else b",") + kelim_answer.json_results(ids, columns)
         first = False
     if not as_csv:
-        yield "]}"
+        yield b"]}"
 
 
-async def _in_thread(pieces: Iterator[str]) -> AsyncIterator[bytes]:
+async def _in_thread(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
     """Each block computed in a worker thread, so the service keeps answering meanwhile."""
     done = object()
     while (piece := await asyncio.to_thread(next, pieces, done)) is not done:
-        assert isinstance(piece, str)
-        yield piece.encode()
+        assert isinstance(piece, bytes)
+        yield piece
 
 
 CSV_REQUEST = {"text/csv": {"schema": {"type": "string"}, "example": (
@@ -151,8 +151,9 @@ async def calculate_batch(request: Request, principal: AnyTrialRole,
             today=date.today())
         pieces = _long_form_answer(protocol, cohort, as_csv)
         if len(cohort.ids) <= MAX_BATCH_SERIES:  # one block: answered whole, with its length
-            return Response("".join(pieces), media_type="text/csv" if as_csv else
-                            "application/json")
+            # computed in a worker thread too: the event loop keeps serving meanwhile
+            return Response(await asyncio.to_thread(b"".join, pieces),
+                            media_type="text/csv" if as_csv else "application/json")
         return StreamingResponse(_in_thread(pieces), media_type="text/csv" if as_csv else
                                  "application/json")
     if media not in ("application/json", ""):
@@ -163,7 +164,7 @@ async def calculate_batch(request: Request, principal: AnyTrialRole,
     # A cohort takes seconds: read and computed in a worker thread so the service keeps answering.
     figures = await asyncio.to_thread(_batch, protocol, body)
     if as_csv:
-        return Response(kelim_csv.csv_of_rows([[i, *asdict(r).values()]
+        return Response(kelim_answer.csv_of_rows([[i, *asdict(r).values()]
                                                for i, r in figures.results]),
                         media_type="text/csv")
     return Response(KelimBatchResult(
