@@ -1,8 +1,8 @@
 """The KELIM cohort answer, one row per series, as CSV or as the JSON `results` items.
 
 Written column by column as byte matrices (`cells`), then the rows in one pass: no Python
-object per series or per figure. Floats are written as `repr` writes them (`float_text`), the
-shortest text that reads back to the same number, as `json` and `csv` write them too.
+object per series or per figure. Floats are written as the shortest text that reads back to
+the same number (`float_text`), in the CSV of a JSON batch (`csv_of_rows`) as well.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rescue_prediction.adapters.cells import Cells, Sparse, join_rows, table_cells, text_cells
-from rescue_prediction.adapters.float_text import float_cells
+from rescue_prediction.adapters.float_text import float_cells, float_text
 from rescue_prediction.domain.kinetics_batch import SummaryColumns, summaries_of
 
 ANSWER_COLUMNS = ("series_id", "status", "k_per_day", "half_life_days", "standardized",
@@ -121,5 +121,6 @@ def csv_of_rows(rows: list[list[Any]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ANSWER_COLUMNS)
     writer.writerows([["" if v is None else ("true" if v is True else "false" if v is False
+                                              else float_text(v) if isinstance(v, float)
                                               else v) for v in row] for row in rows])
     return out.getvalue()
