@@ -1,7 +1,8 @@
 """Benchmark: resident memory of each service alone, after start and after its heaviest use.
 
 Each service runs as its own process (`rescue-<name> serve`, SQLite, messaging off, as one
-container would run it); RSS is read from /proc after readiness, then after its heaviest
+container would run it; the four start at once); RSS is read from /proc after readiness, then
+after its heaviest
 endpoints: eligibility 200 screenings; prediction a 10,000-series KELIM batch as CSV and as JSON;
 randomization 200 audited refusals and the audit verification; follow-up the posted PFS analysis
 of a 100,000-subject ADTTE (10,000 in quick mode) and its Kaplan-Meier PNG.
@@ -11,55 +12,18 @@ Usage: `python bench/memory.py [--quick]`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
-import socket
-import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
-from common import ROOT, rss_mb
+from common import rss_mb
 from harness import ELIGIBLE_FACTS
+from processes import serving_all
 
 from rescue_shared.testing import auth
 
 SERVICES = ("eligibility", "prediction", "randomization", "followup")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(name: str, tmp: str) -> Iterator[tuple[int, httpx.Client]]:
-    port = free_port()
-    env = os.environ | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{name}.db",
-                        "PORT": str(port), "HOST": "127.0.0.1", "MESSAGING_ENABLED": "false",
-                        "LOG_LEVEL": "WARNING"}
-    with Path(tmp, f"{name}.log").open("w") as log:
-        process = subprocess.Popen([str(ROOT / ".venv/bin" / f"rescue-{name}"), "serve"],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get("/readyz").status_code == 200:
-                        break
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{name} did not become ready; see {log.name}")
-                time.sleep(0.2)
-            time.sleep(1.0)  # let start-up work settle
-            yield process.pid, client
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def use_eligibility(client: httpx.Client, quick: bool) -> None:
@@ -110,10 +74,14 @@ USES: dict[str, Callable[[httpx.Client, bool], None]] = {
 
 
 def run(*, quick: bool = False) -> dict[str, dict[str, float]]:
+    """The four services started at once, each its own process (RSS is per process), then
+    used one after another."""
     idle, after = {}, {}
-    for name in SERVICES:
-        with tempfile.TemporaryDirectory() as tmp, serving(name, tmp) as (pid, client):
+    with tempfile.TemporaryDirectory() as tmp, serving_all(
+            {name: {"MESSAGING_ENABLED": "false"} for name in SERVICES}, tmp) as running:
+        for name, (pid, _) in running.items():
             idle[name] = rss_mb(pid)
+        for name, (pid, client) in running.items():
             USES[name](client, quick)
             after[name] = rss_mb(pid)
     return {"rss_idle_mb": idle, "rss_after_use_mb": after}

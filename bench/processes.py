@@ -55,13 +55,6 @@ def serving_all(services: dict[str, dict[str, str]], tmp: str
         yield {name: (process.pid, client) for name, (process, client) in started.items()}
 
 
-@contextlib.contextmanager
-def serving(name: str, tmp: str, **env: str) -> Iterator[tuple[int, httpx.Client]]:
-    """One service alone (see `serving_all`)."""
-    with serving_all({name: env}, tmp) as running:
-        yield running[name]
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(30)

@@ -34,8 +34,8 @@ GOALS = {  # (key, goal, "<=" or ">=")
 def _events(args: argparse.Namespace) -> dict[str, Any]:
     import event_flow
 
-    return event_flow.run(args.bootstrap, count=100 if args.quick else 500, pg=args.pg,
-                          bursts=(10, 50) if args.quick else (10, 50, 200))
+    return event_flow.run(args.bootstrap, count=60 if args.quick else 500, pg=args.pg,
+                          bursts=(10, 30) if args.quick else (10, 50, 200))
 
 
 def _writes(args: argparse.Namespace) -> dict[str, Any]:
