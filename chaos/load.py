@@ -225,9 +225,9 @@ class LoadGenerator:
             j.stuck = "screening never reached prediction"
             return
         if not ca125_sent:
-            ok = await self.send_ca125(p)
-            if not ok:
-                j.stuck = "CA-125 refused"
+            refused = await self.send_ca125(p)
+            if refused is not None:
+                j.stuck = f"CA-125 refused: {_why(refused)}"
                 return
         j.stage = "ca125"
         if p.ca125_correction:
@@ -306,16 +306,18 @@ class LoadGenerator:
                 "measurements": [{"date": d.isoformat(), "value": v, "unit": "U/mL"}
                                  for d, v in ca125_values(p, self.today)]})
 
-    async def send_ca125(self, p: SubjectPlan) -> bool:
+    async def send_ca125(self, p: SubjectPlan) -> WriteRecord | None:
+        """Send her CA-125 series by her channel; the first write not accepted, if any."""
         if p.ca125_channel == "json":
-            return (await self.send_json_ca125(p)).accepted
+            sent = await self.send_json_ca125(p)
+            return None if sent.accepted else sent
         start = await self.client.write(
             "ca125_start", "prediction", f"/v1/subjects/{p.subject_id}/ca125",
             subject_id=p.subject_id, site=p.site,
             json_body={"chemotherapy_start_date": chemo_start(self.today).isoformat(),
                        "measurements": []})
         if not start.accepted:
-            return False
+            return start
         observations = [fhir_observation(p.subject_id, d, v)
                         for d, v in ca125_values(p, self.today)]
         if p.ca125_channel == "fhir_bundle":
@@ -325,11 +327,13 @@ class LoadGenerator:
             sent = await self.client.write("ca125_fhir", "prediction", "/v1/fhir",
                                            subject_id=p.subject_id, site=p.site,
                                            fhir_body=bundle)
-            return sent.accepted
-        results = [await self.client.write("ca125_fhir", "prediction", "/v1/fhir/Observation",
+            return None if sent.accepted else sent
+        for o in observations:
+            sent = await self.client.write("ca125_fhir", "prediction", "/v1/fhir/Observation",
                                            subject_id=p.subject_id, site=p.site, fhir_body=o)
-                   for o in observations]
-        return all(r.accepted for r in results)
+            if not sent.accepted:
+                return sent
+        return None
 
     # --- what the services know (reads) ---------------------------------------------------------
 
@@ -352,3 +356,12 @@ class LoadGenerator:
     async def in_follow_up(self, p: SubjectPlan) -> bool:
         r = await self.client.get("followup", f"/v1/subjects/{p.subject_id}", site=p.site)
         return r is not None and r.status_code == 200
+
+
+def _why(record: WriteRecord) -> str:
+    """A refused write, as a stuck journey reports it: status, problem title and detail."""
+    if record.status is None:
+        return f"no answer ({record.error})"
+    body = record.response if isinstance(record.response, dict) else {}
+    return (f"{record.kind} answered {record.status} {body.get('title', '')}: "
+            f"{str(body.get('detail', ''))[:300]}")
