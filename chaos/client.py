@@ -25,6 +25,7 @@ from rescue_shared.settings import LOCAL_DEV_JWT_SECRET
 
 FHIR_JSON = "application/fhir+json"
 ACCEPTED = frozenset({200, 201, 202})
+APPLIED_ANSWER_LOST = "applied, answer lost"
 
 
 @dataclass
@@ -57,6 +58,12 @@ class WriteRecord:
     @property
     def answered(self) -> bool:
         return self.status is not None
+
+    @property
+    def applied(self) -> bool:
+        """Accepted, or applied by an attempt whose answer was lost (the process died before
+        answering; the retry was told "Request already applied"): either way it took effect."""
+        return self.accepted or self.error == APPLIED_ANSWER_LOST
 
     def json_body(self) -> Any:
         return json.loads(self.body)
@@ -166,7 +173,7 @@ class HospitalClient:
                 if _applied_answer_lost(response):
                     # Applied once by an earlier attempt whose answer was lost (the process
                     # died): no answer to record, like a request that timed out.
-                    return None, None, False, attempt, "applied, answer lost"
+                    return None, None, False, attempt, APPLIED_ANSWER_LOST
                 if response.status_code < 500 and not in_progress:
                     return (response.status_code, _payload(response),
                             response.headers.get("idempotent-replayed") == "true", attempt, None)

@@ -210,14 +210,14 @@ class LoadGenerator:
         ca125_sent = False
         if p.ca125_before_screening:
             early = await self.send_json_ca125(p, "ca125_before_screening")
-            ca125_sent = early.status == 202 or early.accepted
+            ca125_sent = early.status == 202 or early.applied
             j.notes.append(f"CA-125 before screening answered {early.status}")
         screening = await self.client.write(
             "screening", "eligibility", "/v1/screenings", subject_id=p.subject_id, site=p.site,
             json_body={"subject_id": p.subject_id,
                        "screening_date": (self.today - dt.timedelta(days=3)).isoformat(),
                        "facts": {**ELIGIBLE_FACTS, "platinum_free_interval_months": p.pfi_months}})
-        if not screening.accepted:
+        if not screening.applied:
             j.stuck = f"screening answered {screening.status}: {screening.error}"
             return
         j.stage = "screened"
@@ -307,16 +307,16 @@ class LoadGenerator:
                                  for d, v in ca125_values(p, self.today)]})
 
     async def send_ca125(self, p: SubjectPlan) -> WriteRecord | None:
-        """Send her CA-125 series by her channel; the first write not accepted, if any."""
+        """Send her CA-125 series by her channel; the first write that did not take effect."""
         if p.ca125_channel == "json":
             sent = await self.send_json_ca125(p)
-            return None if sent.accepted else sent
+            return None if sent.applied else sent
         start = await self.client.write(
             "ca125_start", "prediction", f"/v1/subjects/{p.subject_id}/ca125",
             subject_id=p.subject_id, site=p.site,
             json_body={"chemotherapy_start_date": chemo_start(self.today).isoformat(),
                        "measurements": []})
-        if not start.accepted:
+        if not start.applied:
             return start
         observations = [fhir_observation(p.subject_id, d, v)
                         for d, v in ca125_values(p, self.today)]
@@ -327,11 +327,11 @@ class LoadGenerator:
             sent = await self.client.write("ca125_fhir", "prediction", "/v1/fhir",
                                            subject_id=p.subject_id, site=p.site,
                                            fhir_body=bundle)
-            return None if sent.accepted else sent
+            return None if sent.applied else sent
         for o in observations:
             sent = await self.client.write("ca125_fhir", "prediction", "/v1/fhir/Observation",
                                            subject_id=p.subject_id, site=p.site, fhir_body=o)
-            if not sent.accepted:
+            if not sent.applied:
                 return sent
         return None
 
