@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -33,14 +32,6 @@ from rescue_shared.testing import RunningService, run_service, settings_for
 
 pytestmark = pytest.mark.integration
 SITE_USER = as_user("nurse-7", "S01", "site_user")
-
-
-@pytest.fixture
-async def eligibility(database_url: str) -> AsyncIterator[RunningService]:
-    settings = settings_for(EligibilitySettings, database_url=database_url,
-                            messaging_enabled=False)
-    async with run_service(DEFINITION, settings) as service:
-        yield service
 
 
 async def screen(service: RunningService, subject_id: str, headers: dict[str, str] = SITE_USER,

@@ -4,28 +4,17 @@ monitor closes it; every step is audited and announced (both engines)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from harness import ELIGIBLE_FACTS
 from sqlmodel import col, select
 
-from rescue_eligibility.app import DEFINITION
-from rescue_eligibility.settings import EligibilitySettings
 from rescue_shared.db.platform_tables import OutboxMessage
-from rescue_shared.testing import RunningService, auth, run_service, settings_for
+from rescue_shared.testing import RunningService, auth
 
 pytestmark = pytest.mark.integration
 MONITOR = auth(None, "monitor")
 SITE_USER = auth("S01", "site_user")
-
-
-@pytest.fixture
-async def eligibility(database_url: str) -> AsyncIterator[RunningService]:
-    settings = settings_for(EligibilitySettings, database_url=database_url,
-                            messaging_enabled=False)
-    async with run_service(DEFINITION, settings) as service:
-        yield service
 
 
 async def test_a_query_on_a_screening_is_raised_answered_and_closed(

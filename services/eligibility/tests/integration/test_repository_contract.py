@@ -5,7 +5,7 @@ the SQL repositories (SQLite and PostgreSQL), so that the use-case tests on fake
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -15,14 +15,12 @@ from harness import ELIGIBLE_FACTS
 
 from rescue_eligibility.adapters.protocol_files import PROTOCOL_FILES
 from rescue_eligibility.adapters.unit_of_work import SqlEligibilityUnitOfWork
-from rescue_eligibility.app import DEFINITION
 from rescue_eligibility.domain.evaluation import evaluate, finalize
 from rescue_eligibility.domain.facts import ClinicalFacts
 from rescue_eligibility.domain.model import AccessRefusal, Screening, Subject
-from rescue_eligibility.settings import EligibilitySettings
 from rescue_shared.audit.chain import Actor, AuditDraft
 from rescue_shared.audit.trail import verify_trail
-from rescue_shared.testing import RunningService, run_service, settings_for
+from rescue_shared.testing import RunningService
 
 pytestmark = pytest.mark.integration
 OpenUoW = Callable[[], AbstractAsyncContextManager[Any]]
@@ -171,14 +169,6 @@ CHECKS = [screenings_are_stored_finalized_and_listed_in_the_order_made,
           refusals_come_back_newest_first_filtered_and_limited,
           the_audit_trail_appends_at_commit_and_filters]
 Check = Callable[[OpenUoW], Awaitable[None]]
-
-
-@pytest.fixture
-async def eligibility(database_url: str) -> AsyncIterator[RunningService]:
-    settings = settings_for(EligibilitySettings, database_url=database_url,
-                            messaging_enabled=False)
-    async with run_service(DEFINITION, settings) as service:
-        yield service
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

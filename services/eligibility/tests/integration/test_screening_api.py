@@ -6,26 +6,15 @@ import asyncio
 import csv
 import io
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from harness import ELIGIBLE_FACTS
 
-from rescue_eligibility.app import DEFINITION
-from rescue_eligibility.settings import EligibilitySettings
-from rescue_shared.testing import RunningService, auth, run_service, settings_for
+from rescue_shared.testing import RunningService, auth
 
 pytestmark = pytest.mark.integration
 SITE_USER = auth("S01", "site_user")
-
-
-@pytest.fixture
-async def eligibility(database_url: str) -> AsyncIterator[RunningService]:
-    settings = settings_for(EligibilitySettings, database_url=database_url,
-                            messaging_enabled=False)
-    async with run_service(DEFINITION, settings) as service:
-        yield service
 
 
 async def screen(service: RunningService, subject_id: str, headers: dict[str, str] = SITE_USER,

@@ -3,24 +3,12 @@ worklist), never another site's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from harness import ELIGIBLE_FACTS
 
-from rescue_eligibility.app import DEFINITION
-from rescue_eligibility.settings import EligibilitySettings
-from rescue_shared.testing import RunningService, auth, run_service, settings_for
+from rescue_shared.testing import RunningService, auth
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def eligibility(database_url: str) -> AsyncIterator[RunningService]:
-    settings = settings_for(EligibilitySettings, database_url=database_url,
-                            messaging_enabled=False)
-    async with run_service(DEFINITION, settings) as service:
-        yield service
 
 
 async def test_each_site_lists_its_own_subjects_with_their_latest_screening(
