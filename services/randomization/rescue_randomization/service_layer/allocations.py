@@ -83,7 +83,7 @@ class AllocationGroup:
 
     def __init__(self, uow: RandomizationUnitOfWork, head: AuditHeadRecord, trial: TrialRecord,
                  timezone: str) -> None:
-        self.uow = uow
+        self._uow = uow
         self._head = head
         self._trial = trial
         self._config = config_of(trial)
@@ -125,7 +125,7 @@ class AllocationGroup:
         try:
             candidate, stratum = await self._randomizable(request)
         except ServiceError as error:
-            await record_refusal(self.uow, self._head, actor, error, action="allocation",
+            await record_refusal(self._uow, self._head, actor, error, action="allocation",
                                  subject_id=subject_id)
             raise
         return await self._allocate(request, candidate, stratum)
@@ -165,15 +165,15 @@ class AllocationGroup:
         if subject_id in self._read:
             return (self._candidates.get(subject_id), self._stored_allocations.get(subject_id),
                     self._predictions.get(subject_id))
-        return (await self.uow.candidates.get(subject_id),
-                await self.uow.allocations.of_subject(subject_id),
-                await self.uow.predictions.get(subject_id))
+        return (await self._uow.candidates.get(subject_id),
+                await self._uow.allocations.of_subject(subject_id),
+                await self._uow.predictions.get(subject_id))
 
     async def _counter(self, stratum: Stratum) -> StratumCounterRecord:
         """The stratum's counter, locked on first use in this group (new if never used)."""
         counter = self._counters.get(stratum.key)
         if counter is None:
-            counter = await self.uow.counters.locked(stratum.key)
+            counter = await self._uow.counters.locked(stratum.key)
             if counter is None:
                 counter = StratumCounterRecord(stratum_key=stratum.key, levels=dict(stratum.levels))
             else:
@@ -183,7 +183,7 @@ class AllocationGroup:
 
     async def _allocate(self, request: AllocationRequest, candidate: CandidateRecord,
                         stratum: Stratum) -> RandomizationView:
-        uow, trial, config = self.uow, self._trial, self._config
+        uow, trial, config = self._uow, self._trial, self._config
         counter = await self._counter(stratum)
         if isinstance(config.scheme, MinimizationConfig) and self._earlier is None:
             self._earlier = await uow.allocations.strata_and_arms()

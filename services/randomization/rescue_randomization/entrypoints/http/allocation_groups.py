@@ -123,7 +123,6 @@ class AllocationGroups:
             await refuse_collision(uow, request, self._protocol_version)
         except ServiceError as error:
             return error
-        raise AssertionError("refuse_collision always raises")  # pragma: no cover
 
     @staticmethod
     def _answer(waiting: _Waiting) -> None:
