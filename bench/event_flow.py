@@ -47,9 +47,10 @@ class Stores:
         self._engines = {name: create_async_engine(url, poolclass=NullPool if "sqlite" in url
                                                    else None) for name, url in urls.items()}
 
-    async def rows(self, name: str, sql: str) -> list[Any]:
+    async def rows(self, name: str, sql: str, **params: str) -> list[Any]:
+        """Rows of `sql` in the service `name`'s database; `:t` is the screened event type."""
         async with self._engines[name].connect() as connection:
-            return list((await connection.execute(text(sql), {"t": SCREENED})).all())
+            return list((await connection.execute(text(sql), {"t": SCREENED, **params})).all())
 
     async def applied(self, name: str) -> int:
         """Screenings the consumer `name` applied."""
@@ -99,7 +100,7 @@ async def _latencies(stores: Stores) -> tuple[list[float], list[float]]:
             "WHERE event_type = :t"))
         screened = dict(await stores.rows("eligibility", (
             "SELECT subject_id, pg_xact_commit_timestamp(xmin) FROM audit_entry "
-            "WHERE action = 'screening.recorded' AND :t = :t")))
+            "WHERE action = :action"), action="screening.recorded"))
         committed = {str(event_id): _time(screened[subject]) for event_id, subject, _ in outbox}
         relayed = [(_time(marked) - committed[str(event_id)]).total_seconds() * 1000
                    for event_id, _, marked in outbox]
